@@ -1,0 +1,229 @@
+//! The SQLite file: connection settings, migrations, and a pool of read connections.
+//!
+//! One writer connection (owned by [`crate::writer`]) and any number of readers; WAL lets them
+//! work side by side. `synchronous=FULL` makes every commit durable before it returns.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::error::{Error, Result};
+use crate::time::now_ms;
+
+/// Migrations, applied in order; the number is the schema version each one brings.
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "core", include_str!("../../migrations/0001_core.sql"))];
+
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+/// Opens the database for writing, creating it if needed, and brings its schema up to date.
+pub fn open_writer(path: &Path) -> Result<Connection> {
+    open_writer_upto(path, latest_version())
+}
+
+/// As [`open_writer`], but applies migrations only up to `target` (tests of upgrades use it).
+pub fn open_writer_upto(path: &Path, target: i64) -> Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(%mode, "SQLite refused WAL mode; commits stay durable but slower");
+    }
+    configure(&conn)?;
+    migrate(&mut conn, path, target)?;
+    Ok(conn)
+}
+
+/// The schema version recorded in the database (0 for a new file).
+pub fn schema_version(conn: &Connection) -> Result<i64> {
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_table {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_at INTEGER NOT NULL
+         ) STRICT;",
+    )?;
+    let current = schema_version(&tx)?;
+    if current > latest_version() {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: current,
+            known: latest_version(),
+        });
+    }
+    for (version, name, sql) in MIGRATIONS {
+        if *version <= current || *version > target {
+            continue;
+        }
+        tracing::info!(version, name, "applying migration");
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            (version, name, now_ms()),
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Opens an existing database read-only, refusing one whose schema this binary does not know.
+pub fn open_reader(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(Error::io(
+            format!("cannot open {}", path.display()),
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        ));
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
+    let found = schema_version(&conn)?;
+    if found > latest_version() {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            known: latest_version(),
+        });
+    }
+    Ok(conn)
+}
+
+/// Read connections, reused across requests; queries run on tokio's blocking threads.
+pub struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub fn new(path: PathBuf) -> Self {
+        ReadPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn checkout(&self) -> Result<Connection> {
+        if let Some(c) = self.idle.lock().expect("pool lock").pop() {
+            return Ok(c);
+        }
+        open_reader(&self.path)
+    }
+
+    fn checkin(&self, conn: Connection) {
+        let mut idle = self.idle.lock().expect("pool lock");
+        if idle.len() < 8 {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `f` with a read connection off the async threads.
+    pub async fn read<T, F>(self: &std::sync::Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.checkout()?;
+            let out = f(&conn);
+            pool.checkin(conn);
+            out
+        })
+        .await
+        .map_err(|_| Error::ShuttingDown)?
+    }
+}
+
+/// Reads one settings value (JSON) by key.
+pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_gets_every_migration_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otklik.db");
+        let conn = open_writer(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), latest_version());
+        drop(conn);
+        let conn = open_writer(&path).unwrap();
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, MIGRATIONS.len() as i64);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otklik.db");
+        let conn = open_writer(&path).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let err = open_writer(&path).unwrap_err();
+        assert!(
+            matches!(err, Error::SchemaTooNew { found: 999, .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("newer than this Otklik"), "{err}");
+        assert!(matches!(
+            open_reader(&path),
+            Err(Error::SchemaTooNew { .. })
+        ));
+    }
+}

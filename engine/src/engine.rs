@@ -1,0 +1,215 @@
+//! The engine: the database with its writer, live events and settings, plus the HTTP server.
+//! The desktop shell and `otklik serve` both start exactly this.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::db::{self, ReadPool};
+use crate::error::{Error, Result};
+use crate::events::EventHub;
+use crate::leaderboard;
+use crate::settings::{Settings, SettingsPatch};
+use crate::time::{Millis, PeriodName, now_ms};
+use crate::writer::Writer;
+
+pub const DB_FILE: &str = "otklik.db";
+
+/// Where Otklik keeps its data when no directory is given: the OS's per-user data directory.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("otklik")
+}
+
+pub struct Engine {
+    pub data_dir: PathBuf,
+    pub db_path: PathBuf,
+    pub writer: Writer,
+    pub reads: Arc<ReadPool>,
+    pub events: Arc<EventHub>,
+    settings: RwLock<Settings>,
+    token: String,
+    pub started_at: Millis,
+}
+
+impl Engine {
+    /// Opens (or creates) the data directory and database and starts the writer.
+    pub fn open(data_dir: &Path) -> Result<Arc<Engine>> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the data directory {}", data_dir.display()),
+                e,
+            )
+        })?;
+        let db_path = data_dir.join(DB_FILE);
+        let conn = db::open_writer(&db_path)?;
+        let settings = Settings::load(&conn)?;
+        let token = crate::token::load_or_create(data_dir)?;
+        let events = Arc::new(EventHub::new());
+        let (writer, _thread) = Writer::start(conn, events.clone())?;
+        Ok(Arc::new(Engine {
+            data_dir: data_dir.to_path_buf(),
+            reads: Arc::new(ReadPool::new(db_path.clone())),
+            db_path,
+            writer,
+            events,
+            settings: RwLock::new(settings),
+            token,
+            started_at: now_ms(),
+        }))
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.read().expect("settings lock").clone()
+    }
+
+    /// Levels of the current scale, read without copying the settings (every rating asks).
+    pub fn scale(&self) -> u8 {
+        self.settings.read().expect("settings lock").scale
+    }
+
+    pub fn token_matches(&self, given: &str) -> bool {
+        crate::token::matches(&self.token, given)
+    }
+
+    /// Applies a settings change, or names the bad field and changes nothing.
+    pub async fn update_settings(&self, patch: SettingsPatch, actor: &str) -> Result<Settings> {
+        let actor = actor.to_string();
+        let new = self
+            .writer
+            .write(move |ctx| {
+                let old = Settings::load(ctx.conn)?;
+                let new = old.patched(&patch)?;
+                let changed = new.save_changes(&old, ctx.conn)?;
+                if !changed.is_empty() {
+                    crate::audit::record(
+                        ctx.conn,
+                        ctx.now,
+                        &actor,
+                        "settings.update",
+                        "settings",
+                        None,
+                        json!({ "changed": changed }),
+                    )?;
+                }
+                ctx.emit("settings", &new);
+                Ok(new)
+            })
+            .await?;
+        *self.settings.write().expect("settings lock") = new.clone();
+        Ok(new)
+    }
+
+    /// The leaderboard for a named period or explicit span, with the current settings.
+    pub async fn leaderboard(
+        &self,
+        period: Option<PeriodName>,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<leaderboard::Leaderboard> {
+        let s = self.settings();
+        let span = leaderboard::span_for(period, from, to, s.tz(), now_ms());
+        let period = if from.is_some() && to.is_some() {
+            None
+        } else {
+            Some(period.unwrap_or(PeriodName::Today))
+        };
+        self.reads
+            .read(move |c| leaderboard::compute(c, span, period, s.scale, s.min_ratings))
+            .await
+    }
+}
+
+/// A running HTTP server around an engine.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds `listen` (port 0 picks a free one) and serves the API, events and screens.
+    pub async fn start(engine: Arc<Engine>, listen: SocketAddr) -> Result<Server> {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+            Error::io(
+                format!("cannot listen on {listen} (is another Otklik running?)"),
+                e,
+            )
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the bound address", e))?;
+        tokio::spawn(watch_leaderboard(engine.clone()));
+        let app = crate::api::router(engine.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(%e, "the HTTP server stopped");
+            }
+        });
+        tracing::info!(%addr, data_dir = %engine.data_dir.display(), "Otklik is serving");
+        Ok(Server {
+            addr,
+            engine,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// Stops accepting requests; open event streams are closed.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // Event streams never end by themselves; don't wait for them forever.
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut self.task).await;
+        self.task.abort();
+    }
+
+    /// Waits until the server task ends (it does not by itself).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Publishes today's leaderboard whenever a change could have moved it, at most a few times a
+/// second however fast ratings arrive.
+async fn watch_leaderboard(engine: Arc<Engine>) {
+    let mut sub = engine.events.subscribe(None).rx;
+    let mut last = None;
+    loop {
+        match sub.recv().await {
+            Ok(e) if matches!(e.name, "rating" | "correction" | "registrar" | "settings") => {}
+            Ok(_) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        sub = sub.resubscribe();
+        match engine
+            .leaderboard(Some(PeriodName::Today), None, None)
+            .await
+        {
+            Ok(board) if last.as_ref() != Some(&board) => {
+                engine.events.publish("leaderboard", &board);
+                last = Some(board);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%e, "cannot compute the leaderboard"),
+        }
+    }
+}

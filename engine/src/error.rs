@@ -1,0 +1,64 @@
+//! The engine's error type: what went wrong, in words a clinic's IT person can act on.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Something the caller named does not exist (a desk, a registrar, a rating).
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: i64 },
+
+    /// A value the caller sent is not acceptable; `field` names it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+
+    /// The request is well-formed but contradicts the current state.
+    #[error("{0}")]
+    Conflict(String),
+
+    #[error(
+        "the database at {path} has schema version {found}, newer than this Otklik knows \
+         (up to {known}); install the newer Otklik that wrote it, or restore a backup"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+
+    #[error("storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The batch this change was part of could not be committed (disk full, disk gone).
+    #[error("could not save: {0}")]
+    CommitFailed(String),
+
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Otklik's engine: storage, domain, HTTP API and live events. It knows nothing of Tauri; the
+//! desktop shell and `otklik serve` both run it.
+
+pub mod api;
+pub mod audit;
+pub mod cli;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod leaderboard;
+pub mod ledger;
+pub mod ratings;
+pub mod roster;
+pub mod scale;
+pub mod sessions;
+pub mod settings;
+pub mod time;
+pub mod token;
+mod ui;
+pub mod writer;
+
+pub use engine::{Engine, Server};
+pub use error::{Error, Result};

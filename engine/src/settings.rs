@@ -1,0 +1,204 @@
+//! Installation settings: stored in the database, changed through the API, checked before saving.
+
+use std::net::SocketAddr;
+
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::get_setting;
+use crate::error::{Error, Result};
+use crate::scale;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Ru,
+    En,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Settings {
+    /// Shown on the displays and in reports.
+    pub clinic_name: String,
+    pub language: Language,
+    /// IANA time zone of the clinic, e.g. `Europe/Moscow`: days, weeks and months start there.
+    pub timezone: String,
+    /// Levels of the rating scale for new ratings: 3, 4, 5 or 7.
+    pub scale: u8,
+    /// Registrars with fewer ratings in the period are listed after the ranked ones.
+    pub min_ratings: u32,
+    /// Address the API and screens listen on when none is given on the command line.
+    /// `127.0.0.1:8787` keeps it on this PC; `0.0.0.0:8787` opens it to the LAN. Applies at restart.
+    pub listen: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let timezone = iana_time_zone::get_timezone()
+            .ok()
+            .filter(|tz| tz.parse::<Tz>().is_ok())
+            .unwrap_or_else(|| "UTC".to_string());
+        Settings {
+            clinic_name: String::new(),
+            language: Language::Ru,
+            timezone,
+            scale: scale::DEFAULT,
+            min_ratings: 5,
+            listen: "127.0.0.1:8787".to_string(),
+        }
+    }
+}
+
+/// A change to some settings; fields left out stay as they are.
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub clinic_name: Option<String>,
+    pub language: Option<Language>,
+    pub timezone: Option<String>,
+    pub scale: Option<i64>,
+    pub min_ratings: Option<i64>,
+    pub listen: Option<String>,
+}
+
+impl Settings {
+    pub fn tz(&self) -> Tz {
+        self.timezone.parse().unwrap_or(Tz::UTC)
+    }
+
+    pub fn load(conn: &Connection) -> Result<Settings> {
+        let mut s = Settings::default();
+        let mut value = serde_json::to_value(&s).expect("settings serialize");
+        let obj = value.as_object_mut().expect("settings are an object");
+        for (key, slot) in obj.iter_mut() {
+            if let Some(stored) = get_setting(conn, key)? {
+                match serde_json::from_str(&stored) {
+                    Ok(v) => *slot = v,
+                    Err(e) => tracing::warn!(key, %e, "ignoring an unreadable stored setting"),
+                }
+            }
+        }
+        if let Ok(loaded) = serde_json::from_value::<Settings>(value) {
+            s = loaded;
+        }
+        Ok(s)
+    }
+
+    /// The settings after `patch`, or an error naming the first bad field (nothing applied).
+    pub fn patched(&self, patch: &SettingsPatch) -> Result<Settings> {
+        let mut s = self.clone();
+        if let Some(name) = &patch.clinic_name {
+            let name = name.trim();
+            if name.chars().count() > 200 {
+                return Err(Error::invalid(
+                    "clinic_name",
+                    "is longer than 200 characters",
+                ));
+            }
+            s.clinic_name = name.to_string();
+        }
+        if let Some(lang) = patch.language {
+            s.language = lang;
+        }
+        if let Some(tz) = &patch.timezone {
+            tz.parse::<Tz>().map_err(|_| {
+                Error::invalid(
+                    "timezone",
+                    format!("'{tz}' is not an IANA time zone such as Europe/Moscow"),
+                )
+            })?;
+            s.timezone = tz.clone();
+        }
+        if let Some(levels) = patch.scale {
+            s.scale = scale::validate("scale", levels)?;
+        }
+        if let Some(min) = patch.min_ratings {
+            if !(0..=10_000).contains(&min) {
+                return Err(Error::invalid("min_ratings", "must be between 0 and 10000"));
+            }
+            s.min_ratings = min as u32;
+        }
+        if let Some(listen) = &patch.listen {
+            listen.parse::<SocketAddr>().map_err(|_| {
+                Error::invalid(
+                    "listen",
+                    format!("'{listen}' is not an address and port such as 0.0.0.0:8787"),
+                )
+            })?;
+            s.listen = listen.clone();
+        }
+        Ok(s)
+    }
+
+    /// Writes every setting that differs from `old`; returns the keys written.
+    pub fn save_changes(&self, old: &Settings, conn: &Connection) -> Result<Vec<String>> {
+        let new = serde_json::to_value(self).expect("settings serialize");
+        let old = serde_json::to_value(old).expect("settings serialize");
+        let mut changed = Vec::new();
+        for (key, value) in new.as_object().expect("object") {
+            if old.get(key) != Some(value) {
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value.to_string()),
+                )?;
+                changed.push(key.clone());
+            }
+        }
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_field_is_named_and_nothing_else_changes() {
+        let s = Settings::default();
+        let patch = SettingsPatch {
+            clinic_name: Some("Поликлиника №1".into()),
+            timezone: Some("Mars/Olympus".into()),
+            ..Default::default()
+        };
+        let err = s.patched(&patch).unwrap_err().to_string();
+        assert!(err.starts_with("timezone: 'Mars/Olympus'"), "{err}");
+        let err = s
+            .patched(&SettingsPatch {
+                scale: Some(6),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("scale:"), "{err}");
+        let err = s
+            .patched(&SettingsPatch {
+                listen: Some("everywhere".into()),
+                ..Default::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("listen:"), "{err}");
+    }
+
+    #[test]
+    fn settings_round_trip_through_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_writer(&dir.path().join("t.db")).unwrap();
+        let old = Settings::load(&conn).unwrap();
+        let new = old
+            .patched(&SettingsPatch {
+                timezone: Some("Asia/Yekaterinburg".into()),
+                scale: Some(5),
+                min_ratings: Some(3),
+                ..Default::default()
+            })
+            .unwrap();
+        let mut changed = new.save_changes(&old, &conn).unwrap();
+        changed.sort();
+        assert!(changed.contains(&"scale".to_string()));
+        assert_eq!(Settings::load(&conn).unwrap(), new);
+    }
+}

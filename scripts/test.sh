@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up what is missing and runs every check and test: formatting, lints, the front end's type
+# check, Rust unit and integration tests (real SQLite files, real HTTP, kill -9), browser tests
+# (Debian's Chromium driven by Playwright).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ensure_system
+ensure_ui
+cd "$ROOT"
+
+echo "== cargo fmt"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
+echo "== browser tests"
+cargo build -p otklik --locked
+"$ROOT/tests/browser/run.sh" "$ROOT/target/debug/otklik"
+echo "== all tests passed"

@@ -1,0 +1,189 @@
+//! Shared helpers: an engine on a real port over a real file, and a small JSON client.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use otklik_engine::{Engine, Server};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+pub struct App {
+    pub server: Option<Server>,
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    pub dir: TempDir,
+}
+
+impl App {
+    pub async fn start() -> App {
+        let dir = tempfile::tempdir().unwrap();
+        App::start_in(dir).await
+    }
+
+    pub async fn start_in(dir: TempDir) -> App {
+        let engine = Engine::open(dir.path()).expect("engine opens");
+        let server = Server::start(engine, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("server starts");
+        let token = otklik_engine::token::load_or_create(dir.path()).unwrap();
+        App {
+            base: format!("http://{}", server.addr),
+            server: Some(server),
+            token,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    /// Stops the server and returns the data directory, to start again over the same file.
+    pub async fn stop(mut self) -> TempDir {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        self.dir
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("otklik.db")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.get(self.url(path)).bearer_auth(&self.token))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(
+            self.http
+                .patch(self.url(path))
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.delete(self.url(path)).bearer_auth(&self.token))
+            .await
+    }
+
+    pub async fn registrar(&self, name: &str) -> i64 {
+        let (s, b) = self
+            .post("/api/v1/registrars", json!({ "name": name }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["id"].as_i64().unwrap()
+    }
+
+    pub async fn desk(&self, name: &str) -> i64 {
+        let (s, b) = self.post("/api/v1/desks", json!({ "name": name })).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b["id"].as_i64().unwrap()
+    }
+
+    pub async fn start_session(&self, desk: i64, registrar: i64) -> Value {
+        let (s, b) = self
+            .post(
+                &format!("/api/v1/desks/{desk}/session"),
+                json!({ "registrar_id": registrar }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b
+    }
+
+    pub async fn rate(&self, desk: i64, score: i64) -> Value {
+        let (s, b) = self
+            .post(
+                "/api/v1/ratings",
+                json!({ "desk_id": desk, "score": score }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        b
+    }
+
+    /// Every stored rating, following the pages.
+    pub async fn all_ratings(&self) -> Vec<Value> {
+        all_ratings(&self.http, &self.base, &self.token).await
+    }
+}
+
+pub async fn all_ratings(http: &reqwest::Client, base: &str, token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page: Value = http
+            .get(format!("{base}/api/v1/ratings?limit=1000&after_id={after}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        out.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_after_id"].as_i64() {
+            Some(next) => after = next,
+            None => return out,
+        }
+    }
+}
+
+/// The `otklik` binary, built by Cargo for these tests.
+pub fn otklik_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_otklik")
+}
+
+/// Starts `otklik serve` as a child process on a free port and returns it with its address.
+pub async fn spawn_serve(data_dir: &Path, token: &str) -> (tokio::process::Child, SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(otklik_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("OTKLIK_API_TOKEN", token)
+        .env("OTKLIK_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("otklik serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("otklik serve prints its address")
+        .unwrap()
+        .expect("a line");
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("an address");
+    (child, addr)
+}

@@ -1,0 +1,11 @@
+//! Integration tests through the real HTTP API on a real port, with a real SQLite file in a
+//! temporary directory. See tests/README.md.
+
+mod bad_input;
+mod cli;
+mod common;
+mod crash;
+mod leaderboard;
+mod migrations;
+mod sessions;
+mod sse;

@@ -1,0 +1,145 @@
+// The engine's HTTP API and event stream: the same for the desktop window and LAN browsers.
+
+export interface Entry {
+  registrar_id: number;
+  name: string;
+  count: number;
+  levels: number[];
+  satisfaction: number;
+  score: number;
+  rank: number | null;
+}
+
+export interface Leaderboard {
+  period: "today" | "week" | "month" | null;
+  from: string;
+  to: string;
+  scale: number;
+  min_ratings: number;
+  entries: Entry[];
+  totals: { count: number; levels: number[]; satisfaction: number; unassigned: number };
+}
+
+export interface Rating {
+  id: number;
+  desk_id: number;
+  score: number;
+  scale: number;
+  source: string;
+  at: string;
+  registrar_id: number | null;
+  session_id: number | null;
+  annulled: boolean;
+}
+
+export interface Desk {
+  id: number;
+  name: string;
+  active: boolean;
+  session: { session_id: number; registrar_id: number; registrar_name: string; started_at: string } | null;
+}
+
+export interface Settings {
+  clinic_name: string;
+  language: "ru" | "en";
+  timezone: string;
+  scale: number;
+  min_ratings: number;
+}
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const resp = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+  if (!resp.ok) {
+    let message = `${resp.status} ${resp.statusText}`;
+    try {
+      message = (await resp.json()).error ?? message;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(resp.status, message);
+  }
+  return (await resp.json()) as T;
+}
+
+export type LiveState = "connecting" | "live" | "lost";
+
+export interface LiveHandlers {
+  onEvent(name: string, data: unknown): void;
+  onState(state: LiveState): void;
+  /** The stream cannot say what was missed (first connect, restart, too far behind): reload everything. */
+  onResync(): void;
+}
+
+const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings"];
+/** The server pings every 10 s; silence for longer means the connection is dead even if the socket is not. */
+const SILENCE_MS = 25_000;
+
+/** The event stream, reconnecting by itself and saying honestly whether it is live. */
+export class Live {
+  private source: EventSource | null = null;
+  private watchdog = 0;
+  private state: LiveState = "connecting";
+
+  constructor(private h: LiveHandlers) {
+    this.open();
+  }
+
+  private setState(s: LiveState) {
+    if (s !== this.state) {
+      this.state = s;
+      this.h.onState(s);
+    }
+  }
+
+  private open() {
+    const es = new EventSource("/api/v1/events");
+    this.source = es;
+    const alive = () => {
+      window.clearTimeout(this.watchdog);
+      this.watchdog = window.setTimeout(() => this.restart(), SILENCE_MS);
+    };
+    es.addEventListener("hello", () => {
+      alive();
+      const wasLost = this.state !== "live";
+      this.setState("live");
+      // After a gap the browser resends Last-Event-ID and the server replays what was missed;
+      // a reload covers the case where it cannot (a restarted engine says `resync`).
+      if (wasLost) this.h.onResync();
+    });
+    es.addEventListener("ping", alive);
+    es.addEventListener("resync", () => {
+      alive();
+      this.h.onResync();
+    });
+    for (const name of EVENTS) {
+      es.addEventListener(name, (e) => {
+        alive();
+        this.h.onEvent(name, JSON.parse((e as MessageEvent).data));
+      });
+    }
+    es.onerror = () => {
+      this.setState("lost");
+      if (es.readyState === EventSource.CLOSED) {
+        window.setTimeout(() => this.restart(), 2000);
+      }
+    };
+    alive();
+  }
+
+  private restart() {
+    this.source?.close();
+    this.setState("lost");
+    this.open();
+  }
+
+  close() {
+    window.clearTimeout(this.watchdog);
+    this.source?.close();
+  }
+}
