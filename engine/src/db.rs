@@ -13,8 +13,14 @@ use crate::error::{Error, Result};
 use crate::time::now_ms;
 
 /// Migrations, applied in order; the number is the schema version each one brings.
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "core", include_str!("../../migrations/0001_core.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "core", include_str!("../../migrations/0001_core.sql")),
+    (
+        2,
+        "screens",
+        include_str!("../../migrations/0002_screens.sql"),
+    ),
+];
 
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.0)

@@ -10,6 +10,10 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::access::{self, Guard};
 use crate::db::{self, ReadPool};
 use crate::error::{Error, Result};
 use crate::events::EventHub;
@@ -35,6 +39,10 @@ pub struct Engine {
     pub events: Arc<EventHub>,
     settings: RwLock<Settings>,
     token: String,
+    /// Console logins and the brake on guessing PINs and passwords.
+    pub guard: Guard,
+    /// When each desk's patient panel last gave a rating, for its lock-out.
+    panel_taps: Mutex<HashMap<i64, Millis>>,
     pub started_at: Millis,
 }
 
@@ -61,6 +69,8 @@ impl Engine {
             events,
             settings: RwLock::new(settings),
             token,
+            guard: Guard::default(),
+            panel_taps: Mutex::default(),
             started_at: now_ms(),
         }))
     }
@@ -76,6 +86,73 @@ impl Engine {
 
     pub fn token_matches(&self, given: &str) -> bool {
         crate::token::matches(&self.token, given)
+    }
+
+    /// Checks a registrar's PIN at the desk panel; a registrar without a PIN needs none.
+    pub async fn check_registrar_pin(&self, registrar_id: i64, pin: Option<String>) -> Result<()> {
+        let hash = self
+            .reads
+            .read(move |c| access::registrar_pin_hash(c, registrar_id))
+            .await?;
+        let Some(hash) = hash else { return Ok(()) };
+        let Some(pin) = pin else {
+            return Err(Error::invalid("pin", "this registrar's PIN is needed"));
+        };
+        self.check_secret(&format!("pin:{registrar_id}"), hash, pin, "wrong PIN")
+            .await
+    }
+
+    /// Checks the console password; `Ok(false)` if none has been set yet.
+    pub async fn check_console_password(&self, password: String) -> Result<bool> {
+        let Some(hash) = self.reads.read(access::console_password_hash).await? else {
+            return Ok(false);
+        };
+        self.check_secret("console", hash, password, "wrong password")
+            .await?;
+        Ok(true)
+    }
+
+    async fn check_secret(
+        &self,
+        what: &str,
+        hash: String,
+        secret: String,
+        wrong: &str,
+    ) -> Result<()> {
+        self.guard.check_allowed(what, now_ms())?;
+        // argon2 takes tens of milliseconds by design: keep it off the async workers.
+        let ok = tokio::task::spawn_blocking(move || access::verify_secret(&hash, &secret))
+            .await
+            .unwrap_or(false);
+        self.guard.record(what, ok, now_ms());
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(wrong.to_string()))
+        }
+    }
+
+    /// Claims the patient panel of `desk_id` for a rating now, or says how long its lock-out lasts.
+    pub fn claim_panel_tap(&self, desk_id: i64, now: Millis) -> Result<()> {
+        let lockout = Millis::from(
+            self.settings
+                .read()
+                .expect("settings lock")
+                .panel_lockout_secs,
+        ) * 1000;
+        let mut taps = self.panel_taps.lock().expect("panel lock");
+        if let Some(&last) = taps.get(&desk_id)
+            && now >= last
+            && now - last < lockout
+        {
+            let secs = ((lockout - (now - last)) / 1000 + 1) as u64;
+            return Err(Error::TooSoon {
+                message: format!("this panel has just taken a rating: try again in {secs} s"),
+                retry_after_secs: secs,
+            });
+        }
+        taps.insert(desk_id, now);
+        Ok(())
     }
 
     /// Applies a settings change, or names the bad field and changes nothing.

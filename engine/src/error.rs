@@ -19,6 +19,17 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// A PIN or password that does not match.
+    #[error("{0}")]
+    Forbidden(String),
+
+    /// Asked again too soon (a patient panel's lock-out, repeated wrong passwords).
+    #[error("{message}")]
+    TooSoon {
+        message: String,
+        retry_after_secs: u64,
+    },
+
     #[error(
         "the database at {path} has schema version {found}, newer than this Otklik knows \
          (up to {known}); install the newer Otklik that wrote it, or restore a backup"

@@ -1,9 +1,11 @@
 //! Otklik's engine: storage, domain, HTTP API and live events. It knows nothing of Tauri; the
 //! desktop shell and `otklik serve` both run it.
 
+pub mod access;
 pub mod api;
 pub mod audit;
 pub mod cli;
+pub mod contests;
 pub mod db;
 pub mod engine;
 pub mod error;

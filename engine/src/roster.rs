@@ -18,6 +18,8 @@ pub struct Registrar {
     pub active: bool,
     /// The desk where this registrar has an open session now.
     pub desk_id: Option<i64>,
+    /// The desk panel asks this registrar for a PIN.
+    pub has_pin: bool,
 }
 
 /// Who is working at a desk now.
@@ -65,7 +67,7 @@ pub fn clean_name(raw: &str) -> Result<String> {
 
 pub fn get_registrar(conn: &Connection, id: i64) -> Result<Registrar> {
     conn.prepare_cached(
-        "SELECT r.id, r.name, r.active, s.desk_id FROM registrars r
+        "SELECT r.id, r.name, r.active, s.desk_id, r.pin_hash IS NOT NULL FROM registrars r
          LEFT JOIN work_sessions s ON s.registrar_id = r.id AND s.ended_at IS NULL
          WHERE r.id = ?1",
     )?
@@ -75,6 +77,7 @@ pub fn get_registrar(conn: &Connection, id: i64) -> Result<Registrar> {
             name: r.get(1)?,
             active: r.get(2)?,
             desk_id: r.get(3)?,
+            has_pin: r.get(4)?,
         })
     })
     .optional()?
@@ -86,7 +89,7 @@ pub fn get_registrar(conn: &Connection, id: i64) -> Result<Registrar> {
 
 pub fn list_registrars(conn: &Connection) -> Result<Vec<Registrar>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.name, r.active, s.desk_id FROM registrars r
+        "SELECT r.id, r.name, r.active, s.desk_id, r.pin_hash IS NOT NULL FROM registrars r
          LEFT JOIN work_sessions s ON s.registrar_id = r.id AND s.ended_at IS NULL
          ORDER BY r.active DESC, r.name COLLATE NOCASE, r.id",
     )?;
@@ -96,6 +99,7 @@ pub fn list_registrars(conn: &Connection) -> Result<Vec<Registrar>> {
             name: r.get(1)?,
             active: r.get(2)?,
             desk_id: r.get(3)?,
+            has_pin: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -16,6 +16,16 @@ use crate::scale;
 pub enum Language {
     Ru,
     En,
+    Es,
+}
+
+/// The period a wall display shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DisplayPeriod {
+    Today,
+    Week,
+    Month,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -32,6 +42,20 @@ pub struct Settings {
     /// Address the API and screens listen on when none is given on the command line.
     /// `127.0.0.1:8787` keeps it on this PC; `0.0.0.0:8787` opens it to the LAN. Applies at restart.
     pub listen: String,
+    /// The period the wall display shows.
+    pub display_period: DisplayPeriod,
+    /// Seconds each view of the display (leaderboard, today's totals, desks) stays; 0 = leaderboard only.
+    pub display_rotate_secs: u32,
+    /// Show registrars as initials (Иванова Мария → И. М.) on the display.
+    pub display_initials: bool,
+    /// Leave registrars with fewer than `min_ratings` off the display entirely.
+    pub display_hide_unranked: bool,
+    /// Seconds the patient panel ignores taps after a rating.
+    pub panel_lockout_secs: u32,
+    /// The desktop app opens the display full-screen on a second monitor.
+    pub kiosk_display: bool,
+    /// Which monitor the kiosk display goes to, counting from 1 (the primary is usually 1).
+    pub kiosk_monitor: u32,
 }
 
 impl Default for Settings {
@@ -47,6 +71,13 @@ impl Default for Settings {
             scale: scale::DEFAULT,
             min_ratings: 5,
             listen: "127.0.0.1:8787".to_string(),
+            display_period: DisplayPeriod::Today,
+            display_rotate_secs: 0,
+            display_initials: false,
+            display_hide_unranked: false,
+            panel_lockout_secs: 5,
+            kiosk_display: false,
+            kiosk_monitor: 2,
         }
     }
 }
@@ -61,6 +92,24 @@ pub struct SettingsPatch {
     pub scale: Option<i64>,
     pub min_ratings: Option<i64>,
     pub listen: Option<String>,
+    pub display_period: Option<DisplayPeriod>,
+    pub display_rotate_secs: Option<i64>,
+    pub display_initials: Option<bool>,
+    pub display_hide_unranked: Option<bool>,
+    pub panel_lockout_secs: Option<i64>,
+    pub kiosk_display: Option<bool>,
+    pub kiosk_monitor: Option<i64>,
+}
+
+fn in_range(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<u32> {
+    if range.contains(&value) {
+        Ok(value as u32)
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ))
+    }
 }
 
 impl Settings {
@@ -115,10 +164,38 @@ impl Settings {
             s.scale = scale::validate("scale", levels)?;
         }
         if let Some(min) = patch.min_ratings {
-            if !(0..=10_000).contains(&min) {
-                return Err(Error::invalid("min_ratings", "must be between 0 and 10000"));
-            }
-            s.min_ratings = min as u32;
+            s.min_ratings = in_range("min_ratings", min, 0..=10_000)?;
+        }
+        if let Some(p) = patch.display_period {
+            s.display_period = p;
+        }
+        if let Some(secs) = patch.display_rotate_secs {
+            // A view shorter than 5 s cannot be read from across a hall.
+            s.display_rotate_secs = if secs == 0 {
+                0
+            } else {
+                in_range("display_rotate_secs", secs, 5..=3600).map_err(|_| {
+                    Error::invalid(
+                        "display_rotate_secs",
+                        "must be 0 (no rotation) or 5 to 3600",
+                    )
+                })?
+            };
+        }
+        if let Some(b) = patch.display_initials {
+            s.display_initials = b;
+        }
+        if let Some(b) = patch.display_hide_unranked {
+            s.display_hide_unranked = b;
+        }
+        if let Some(secs) = patch.panel_lockout_secs {
+            s.panel_lockout_secs = in_range("panel_lockout_secs", secs, 0..=600)?;
+        }
+        if let Some(b) = patch.kiosk_display {
+            s.kiosk_display = b;
+        }
+        if let Some(m) = patch.kiosk_monitor {
+            s.kiosk_monitor = in_range("kiosk_monitor", m, 1..=16)?;
         }
         if let Some(listen) = &patch.listen {
             listen.parse::<SocketAddr>().map_err(|_| {

@@ -46,6 +46,8 @@ async fn snapshot(app: &App) -> Vec<Value> {
         "/api/v1/ratings",
         "/api/v1/settings",
         "/api/v1/audit",
+        "/api/v1/contests?open=false",
+        "/api/v1/console",
     ] {
         out.push(app.get(path).await.1);
     }
@@ -370,6 +372,118 @@ async fn bad_requests_are_refused_clearly_and_change_nothing() {
             None,
         ),
         case(
+            post.clone(),
+            "/api/v1/desks/1/tap",
+            r#"{"score": 0}"#,
+            422,
+            "outside the rating scale",
+            Some("score"),
+        ),
+        case(
+            post.clone(),
+            "/api/v1/desks/1/tap",
+            r#"{"score": 3, "desk_id": 2}"#,
+            400,
+            "unknown field `desk_id`",
+            Some("desk_id"),
+        ),
+        case(
+            post.clone(),
+            "/api/v1/desks/9/tap",
+            r#"{"score": 3}"#,
+            404,
+            "desk 9 does not exist",
+            None,
+        ),
+        case(
+            post.clone(),
+            "/api/v1/desks/1/checkin",
+            r#"{"registrar_id": 99}"#,
+            422,
+            "registrar 99 does not exist",
+            Some("registrar_id"),
+        ),
+        case(
+            post.clone(),
+            "/api/v1/desks/1/checkin",
+            r#"{"registrar_id": "Анна"}"#,
+            400,
+            "registrar_id",
+            Some("registrar_id"),
+        ),
+        case(
+            post.clone(),
+            "/api/v1/ratings/77/contest",
+            r#"{"comment": "ошибка"}"#,
+            404,
+            "rating 77 does not exist",
+            None,
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/registrars/1",
+            r#"{"pin": "12"}"#,
+            422,
+            "pin: must be 4 to 8 digits",
+            Some("pin"),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/registrars/1",
+            r#"{"name": "", "pin": "1234"}"#,
+            422,
+            "name: must not be empty",
+            Some("name"),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/settings",
+            r#"{"display_rotate_secs": 2}"#,
+            422,
+            "0 (no rotation) or 5 to 3600",
+            Some("display_rotate_secs"),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/settings",
+            r#"{"language": "de"}"#,
+            400,
+            "unknown variant `de`",
+            Some("language"),
+        ),
+        case(
+            Method::PATCH,
+            "/api/v1/settings",
+            r#"{"kiosk_monitor": 0}"#,
+            422,
+            "between 1 and 16",
+            Some("kiosk_monitor"),
+        ),
+        case(
+            post.clone(),
+            "/api/v1/contests/5/decision",
+            r#"{"decision": "annul"}"#,
+            404,
+            "contest 5 does not exist",
+            None,
+        ),
+        case(
+            post.clone(),
+            "/api/v1/console/login",
+            r#"{"password": "1234"}"#,
+            409,
+            "no console password is set yet",
+            None,
+        ),
+        case(
+            post.clone(),
+            "/api/v1/console/password",
+            r#"{"password": "12"}"#,
+            422,
+            "password: must be 4 to 128",
+            Some("password"),
+        ),
+        case(
             Method::PUT,
             "/api/v1/ratings",
             r#"{"desk_id": 1, "score": 3}"#,
@@ -476,7 +590,10 @@ async fn the_display_reads_without_a_token() {
     let (_, health) = app.get("/healthz").await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["database"]["state"], "ok");
-    assert_eq!(health["database"]["schema_version"], 1);
+    assert_eq!(
+        health["database"]["schema_version"],
+        otklik_engine::db::latest_version()
+    );
     let (_, doc) = app.get("/api/v1/openapi.json").await;
     for path in [
         "/api/v1/ratings",

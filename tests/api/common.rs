@@ -76,6 +76,20 @@ impl App {
         .await
     }
 
+    /// A request as a screen without the API token makes it (a panel, a LAN browser).
+    pub async fn post_as(
+        &self,
+        bearer: Option<&str>,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
     pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(
             self.http

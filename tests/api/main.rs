@@ -7,5 +7,6 @@ mod common;
 mod crash;
 mod leaderboard;
 mod migrations;
+mod panels;
 mod sessions;
 mod sse;

@@ -41,29 +41,97 @@ export interface Desk {
 
 export interface Settings {
   clinic_name: string;
-  language: "ru" | "en";
+  language: "ru" | "en" | "es";
   timezone: string;
   scale: number;
   min_ratings: number;
+  listen: string;
+  display_period: "today" | "week" | "month";
+  display_rotate_secs: number;
+  display_initials: boolean;
+  display_hide_unranked: boolean;
+  panel_lockout_secs: number;
+  kiosk_display: boolean;
+  kiosk_monitor: number;
+}
+
+export interface Registrar {
+  id: number;
+  name: string;
+  active: boolean;
+  desk_id: number | null;
+  has_pin: boolean;
+}
+
+export interface Contest {
+  id: number;
+  rating_id: number;
+  registrar_id: number;
+  comment: string;
+  created_at: string;
+  decision: "upheld" | "annulled" | null;
+  decision_comment: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+}
+
+export interface ContestView extends Contest {
+  rating: Rating;
+  registrar_name: string;
+  desk_name: string;
+}
+
+export interface LowRating {
+  rating: Rating;
+  contest: Contest | null;
 }
 
 export class ApiError extends Error {
-  constructor(public status: number, message: string) {
+  constructor(
+    public status: number,
+    message: string,
+    /** The engine's stable error code: `too_soon`, `forbidden`, `invalid`, ... */
+    public code = "",
+  ) {
     super(message);
   }
 }
 
+/** The supervisor's console login, kept for this browser tab only. */
+export const consoleToken = {
+  get: () => sessionStorage.getItem("otklik-console"),
+  set: (t: string | null) => (t ? sessionStorage.setItem("otklik-console", t) : sessionStorage.removeItem("otklik-console")),
+};
+
 export async function getJson<T>(path: string): Promise<T> {
-  const resp = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+  return send<T>("GET", path);
+}
+
+/** A request to the engine; the console login goes along when there is one. */
+export async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const token = consoleToken.get();
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  const resp = await fetch(path, {
+    method,
+    headers,
+    cache: "no-store",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (!resp.ok) {
     let message = `${resp.status} ${resp.statusText}`;
+    let code = "";
     try {
-      message = (await resp.json()).error ?? message;
+      const b = await resp.json();
+      message = b.error ?? message;
+      code = b.code ?? "";
     } catch {
       // not JSON: keep the status line
     }
-    throw new ApiError(resp.status, message);
+    throw new ApiError(resp.status, message, code);
   }
+  if (resp.status === 204) return undefined as T;
   return (await resp.json()) as T;
 }
 
@@ -76,7 +144,7 @@ export interface LiveHandlers {
   onResync(): void;
 }
 
-const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings"];
+const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest"];
 /** The server pings every 10 s; silence for longer means the connection is dead even if the socket is not. */
 const SILENCE_MS = 25_000;
 

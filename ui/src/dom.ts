@@ -1,5 +1,7 @@
 // A tiny element builder: text always goes in as text, never as HTML.
 
+import { levelColor } from "./i18n";
+
 type Child = Node | string | number | null | undefined | false;
 
 export function h<K extends keyof HTMLElementTagNameMap>(
@@ -16,6 +18,17 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-export function percent(share: number): string {
-  return `${Math.round(share * 100)}%`;
+/** Ratings per level as one coloured bar, lowest level on the left. */
+export function levelBar(levels: number[], scale: number) {
+  const total = levels.reduce((a, b) => a + b, 0) || 1;
+  const bar = h("div", { class: "levels", role: "img" });
+  bar.setAttribute("aria-label", levels.join(" / "));
+  levels.forEach((n, i) => {
+    if (!n) return;
+    const seg = h("span", { title: String(n) }, n);
+    seg.style.flexGrow = String(n / total);
+    seg.style.background = levelColor(i + 1, scale);
+    bar.append(seg);
+  });
+  return bar;
 }

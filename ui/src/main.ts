@@ -2,22 +2,38 @@
 
 import "./style.css";
 import { getJson, type Settings } from "./api";
+import { mountAdmin } from "./admin";
+import { mountDesk } from "./desk";
 import { mountDisplay } from "./display";
 import { mountHome } from "./home";
-import { setLanguage } from "./i18n";
+import { isLang, setLanguage } from "./i18n";
+import { mountRate } from "./rate";
 
 async function start() {
   const root = document.getElementById("app")!;
+  const params = new URLSearchParams(location.search);
   try {
     const s = await getJson<Settings>("/api/v1/settings");
     setLanguage(s.language);
     if (s.clinic_name) document.title = `${s.clinic_name} · Otklik`;
   } catch {
-    setLanguage(navigator.language.startsWith("ru") ? "ru" : "en");
+    setLanguage(navigator.language.slice(0, 2));
   }
+  // A screen may speak another language than the installation (`?lang=es`).
+  const lang = params.get("lang");
+  if (isLang(lang)) setLanguage(lang);
+
   const path = location.pathname.replace(/\/+$/, "");
-  const params = new URLSearchParams(location.search);
+  const id = (prefix: string) => {
+    const m = path.match(new RegExp(`^/${prefix}/(\\d+)$`));
+    return m ? Number(m[1]) : null;
+  };
+  const desk = id("desk");
+  const rate = id("rate");
   if (path === "/display") mountDisplay(root, params);
+  else if (desk !== null) await mountDesk(root, desk);
+  else if (rate !== null) await mountRate(root, rate);
+  else if (path === "/admin") await mountAdmin(root);
   else await mountHome(root);
 }
 

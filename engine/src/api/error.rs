@@ -59,6 +59,10 @@ impl From<Error> for ApiError {
                     .field(field)
             }
             Error::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            Error::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            Error::TooSoon { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
+            }
             Error::ShuttingDown => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -13,7 +13,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
-use super::{API_ACTOR, AppState};
+use super::{Actor, AppState};
 use crate::audit::{self, AuditEntry};
 use crate::error::Error;
 use crate::leaderboard::Leaderboard;
@@ -114,9 +114,10 @@ pub async fn get_settings(State(e): State<AppState>) -> Json<Settings> {
     responses((status = 200, body = Settings), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch_settings(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> ApiResult<Json<Settings>> {
-    Ok(Json(e.update_settings(patch, API_ACTOR).await?))
+    Ok(Json(e.update_settings(patch, actor).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,15 +1,17 @@
 //! The HTTP API under `/api/v1`, the event stream, `/healthz`, and the screens' files.
 //! Reading what a wall display shows needs no token; everything that writes does.
 
+mod console;
 mod error;
 mod live;
+mod panels;
 mod ratings;
 mod roster;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -18,6 +20,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::engine::Engine;
+use crate::time::now_ms;
 pub use error::{ApiError, ErrorBody};
 
 pub type AppState = Arc<Engine>;
@@ -33,6 +36,8 @@ const BODY_LIMIT: usize = 64 * 1024;
         roster::start_session, roster::end_session,
         ratings::create_rating, ratings::list_ratings, ratings::get_rating, ratings::annul_rating, ratings::restore_rating,
         live::leaderboard, live::events, live::get_settings, live::patch_settings, live::audit, live::healthz,
+        panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
+        console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
     ),
     modifiers(&BearerAuth),
     tags((name = "otklik"))
@@ -73,6 +78,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/ratings/{id}/restore", post(ratings::restore_rating))
         .route("/settings", axum::routing::patch(live::patch_settings))
         .route("/audit", get(live::audit))
+        .route("/contests", get(console::list_contests))
+        .route("/contests/{id}/decision", post(console::decide))
+        .route("/console/logout", post(console::logout))
         .route_layer(middleware::from_fn_with_state(
             engine.clone(),
             require_token,
@@ -86,6 +94,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/leaderboard", get(live::leaderboard))
         .route("/events", get(live::events))
         .route("/settings", get(live::get_settings))
+        // The desk and patient panels: guarded by registrars' PINs and the panel's lock-out.
+        .route("/desks/{id}/tap", post(panels::tap))
+        .route("/desks/{id}/checkin", post(panels::checkin))
+        .route("/desks/{id}/checkout", post(panels::checkout))
+        .route("/ratings/{id}/contest", post(panels::contest))
+        .route("/registrars/{id}/low-ratings", get(panels::low_ratings))
+        .route("/console", get(console::state))
+        .route("/console/login", post(console::login))
+        .route("/console/password", post(console::set_password))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }));
 
     let api = protected
@@ -109,24 +126,47 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .with_state(engine)
 }
 
-async fn require_token(State(engine): State<AppState>, req: Request, next: Next) -> Response {
-    let given = req
-        .headers()
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
-        Some(t) if engine.token_matches(t) => next.run(req).await,
-        Some(_) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the API token is wrong").into_response(),
-        None => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "this endpoint needs the API token: send Authorization: Bearer <token> (otklik token prints it)",
-        )
-        .into_response(),
+        .map(str::trim)
+}
+
+/// Who made a change, for the audit log: `api` (the API token) or `console` (a supervisor).
+#[derive(Debug, Clone, Copy)]
+pub struct Actor(pub &'static str);
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Actor>()
+            .copied()
+            .unwrap_or(Actor(API_ACTOR)))
     }
 }
 
-/// The actor recorded in the audit log for changes made through the API.
+async fn require_token(State(engine): State<AppState>, mut req: Request, next: Next) -> Response {
+    let actor = match bearer(req.headers()) {
+        Some(t) if engine.token_matches(t) => Ok(API_ACTOR),
+        Some(t) if engine.guard.session_valid(t, now_ms()) => Ok("console"),
+        Some(_) => Err("the API token is wrong, or the console login has expired"),
+        None => Err(
+            "this endpoint needs the API token: send Authorization: Bearer <token> (otklik token prints it)",
+        ),
+    };
+    match actor {
+        Ok(actor) => {
+            req.extensions_mut().insert(Actor(actor));
+            next.run(req).await
+        }
+        Err(msg) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response(),
+    }
+}
+
+/// The actor recorded in the audit log for changes made with the API token.
 const API_ACTOR: &str = "api";

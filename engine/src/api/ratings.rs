@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
-use super::{API_ACTOR, AppState};
+use super::{Actor, AppState};
 use crate::error::Error;
 use crate::ratings::{self, Correction, Filter, NewRating, Rating, RatingPage};
 use crate::time::parse_rfc3339;
@@ -113,12 +113,13 @@ pub async fn get_rating(State(e): State<AppState>, Id(id): Id) -> ApiResult<Json
     responses((status = 201, body = Correction), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn annul_rating(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     Id(id): Id,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<(StatusCode, Json<Correction>)> {
     let c = e
         .writer
-        .write(move |ctx| ratings::correct(ctx, id, true, &body.reason, API_ACTOR))
+        .write(move |ctx| ratings::correct(ctx, id, true, &body.reason, actor))
         .await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
@@ -128,12 +129,13 @@ pub async fn annul_rating(
     responses((status = 201, body = Correction), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn restore_rating(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     Id(id): Id,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<(StatusCode, Json<Correction>)> {
     let c = e
         .writer
-        .write(move |ctx| ratings::correct(ctx, id, false, &body.reason, API_ACTOR))
+        .write(move |ctx| ratings::correct(ctx, id, false, &body.reason, actor))
         .await?;
     Ok((StatusCode::CREATED, Json(c)))
 }

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiJson, ApiResult, ErrorBody, Id};
-use super::{API_ACTOR, AppState};
+use super::{Actor, AppState};
+use crate::access;
+use crate::error::Error;
 use crate::roster::{self, Desk, Registrar, Update};
 use crate::sessions::{self, SessionChange, SessionStarted};
 
@@ -15,6 +17,25 @@ use crate::sessions::{self, SessionChange, SessionStarted};
 #[serde(deny_unknown_fields)]
 pub struct NameBody {
     pub name: String,
+}
+
+/// A change to a registrar; fields left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarUpdate {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    /// 4 to 8 digits asked for at the desk panel; null removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub pin: Option<Option<String>>,
+}
+
+/// Tells a field sent as null (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -40,25 +61,52 @@ pub async fn get_registrar(State(e): State<AppState>, Id(id): Id) -> ApiResult<J
     responses((status = 201, body = Registrar), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_registrar(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<(StatusCode, Json<Registrar>)> {
     let reg = e
         .writer
-        .write(move |ctx| roster::create_registrar(ctx, &body.name, API_ACTOR))
+        .write(move |ctx| roster::create_registrar(ctx, &body.name, actor))
         .await?;
     Ok((StatusCode::CREATED, Json(reg)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/registrars/{id}", params(("id" = i64, Path)), request_body = Update, security(("token" = [])),
+#[utoipa::path(patch, path = "/api/v1/registrars/{id}", params(("id" = i64, Path)), request_body = RegistrarUpdate, security(("token" = [])),
     responses((status = 200, body = Registrar), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_registrar(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     Id(id): Id,
-    ApiJson(body): ApiJson<Update>,
+    ApiJson(body): ApiJson<RegistrarUpdate>,
 ) -> ApiResult<Json<Registrar>> {
+    let pin_hash = match body.pin {
+        Some(Some(pin)) => {
+            access::check_pin(&pin)?;
+            let hash = tokio::task::spawn_blocking(move || access::hash_secret(&pin))
+                .await
+                .map_err(|_| Error::CommitFailed("could not hash the PIN".into()))?;
+            Some(Some(hash))
+        }
+        Some(None) => Some(None),
+        None => None,
+    };
+    let update = Update {
+        name: body.name,
+        active: body.active,
+    };
     Ok(Json(
         e.writer
-            .write(move |ctx| roster::update_registrar(ctx, id, &body, API_ACTOR))
+            .write(move |ctx| {
+                // Both or neither: a rename with a bad PIN changes nothing.
+                let reg = roster::update_registrar(ctx, id, &update, actor)?;
+                match pin_hash {
+                    Some(hash) => {
+                        access::set_registrar_pin(ctx, id, hash.as_deref(), actor)?;
+                        roster::get_registrar(ctx.conn, id)
+                    }
+                    None => Ok(reg),
+                }
+            })
             .await?,
     ))
 }
@@ -78,11 +126,12 @@ pub async fn get_desk(State(e): State<AppState>, Id(id): Id) -> ApiResult<Json<D
     responses((status = 201, body = Desk), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_desk(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     ApiJson(body): ApiJson<NameBody>,
 ) -> ApiResult<(StatusCode, Json<Desk>)> {
     let desk = e
         .writer
-        .write(move |ctx| roster::create_desk(ctx, &body.name, API_ACTOR))
+        .write(move |ctx| roster::create_desk(ctx, &body.name, actor))
         .await?;
     Ok((StatusCode::CREATED, Json(desk)))
 }
@@ -91,12 +140,13 @@ pub async fn create_desk(
     responses((status = 200, body = Desk), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_desk(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     Id(id): Id,
     ApiJson(body): ApiJson<Update>,
 ) -> ApiResult<Json<Desk>> {
     Ok(Json(
         e.writer
-            .write(move |ctx| roster::update_desk(ctx, id, &body, API_ACTOR))
+            .write(move |ctx| roster::update_desk(ctx, id, &body, actor))
             .await?,
     ))
 }
@@ -107,12 +157,13 @@ pub async fn update_desk(
     responses((status = 201, body = SessionStarted), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn start_session(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     Id(desk_id): Id,
     ApiJson(body): ApiJson<SessionBody>,
 ) -> ApiResult<(StatusCode, Json<SessionStarted>)> {
     let started = e
         .writer
-        .write(move |ctx| sessions::start(ctx, desk_id, body.registrar_id, API_ACTOR))
+        .write(move |ctx| sessions::start(ctx, desk_id, body.registrar_id, actor))
         .await?;
     Ok((StatusCode::CREATED, Json(started)))
 }
@@ -122,11 +173,12 @@ pub async fn start_session(
     responses((status = 200, body = SessionChange), (status = 404, body = ErrorBody), (status = 409, description = "No session is open", body = ErrorBody)))]
 pub async fn end_session(
     State(e): State<AppState>,
+    Actor(actor): Actor,
     Id(desk_id): Id,
 ) -> ApiResult<Json<SessionChange>> {
     Ok(Json(
         e.writer
-            .write(move |ctx| sessions::end(ctx, desk_id, API_ACTOR))
+            .write(move |ctx| sessions::end(ctx, desk_id, actor))
             .await?,
     ))
 }

@@ -1,0 +1,305 @@
+// The supervisor console: registrars and desks, who is where now, today's live counts, contested
+// ratings, and the settings. Guarded by the console password; its login lives in this tab only.
+
+import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type Leaderboard, type Registrar, type Settings } from "./api";
+import { h, levelBar } from "./dom";
+import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
+
+interface ConsoleState {
+  password_set: boolean;
+  can_set_up: boolean;
+}
+
+export async function mountAdmin(root: HTMLElement) {
+  const main = h("main", { class: "admin" });
+  root.replaceChildren(main);
+  const state = await getJson<ConsoleState>("/api/v1/console");
+  if (consoleToken.get()) {
+    try {
+      await getJson("/api/v1/contests");
+      return openConsole(main);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) consoleToken.set(null);
+    }
+  }
+  gate(main, state);
+}
+
+/** The login, or the first password on the reception PC itself. */
+function gate(main: HTMLElement, state: ConsoleState) {
+  const tr = t();
+  const password = h("input", { type: "password", autocomplete: "current-password", "aria-label": tr.password, placeholder: tr.password });
+  const msg = h("p", { class: "status", role: "status" });
+  const setUp = !state.password_set;
+  if (setUp && !state.can_set_up) {
+    main.replaceChildren(h("h1", {}, tr.admin), h("p", { class: "status" }, tr.setPasswordRemote));
+    return;
+  }
+  const form = h(
+    "form",
+    { class: "login" },
+    h("h1", {}, tr.admin),
+    setUp ? h("p", {}, tr.setPassword) : null,
+    password,
+    h("button", { type: "submit", class: "primary" }, setUp ? tr.save : tr.login),
+    msg,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      if (setUp) await send("POST", "/api/v1/console/password", { password: password.value });
+      const login = await send<{ token: string }>("POST", "/api/v1/console/login", { password: password.value });
+      consoleToken.set(login.token);
+      openConsole(main);
+    } catch (e) {
+      msg.textContent = e instanceof ApiError && e.code === "forbidden" ? `${tr.failed}${tr.password}` : `${tr.failed}${e instanceof Error ? e.message : e}`;
+      msg.className = "status error";
+    }
+  });
+  main.replaceChildren(form);
+  password.focus();
+}
+
+function openConsole(main: HTMLElement) {
+  const tr = t();
+  const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const today = h("section", { class: "card" });
+  const desks = h("section", { class: "card" });
+  const contests = h("section", { class: "card" });
+  const people = h("section", { class: "card" });
+  const settingsCard = h("section", { class: "card" });
+  const logout = h("button", { type: "button", class: "secondary" }, tr.logout);
+  logout.addEventListener("click", async () => {
+    await send("POST", "/api/v1/console/logout", {}).catch(() => {});
+    consoleToken.set(null);
+    location.reload();
+  });
+  main.replaceChildren(
+    h("header", {}, h("h1", {}, tr.admin), logout),
+    status,
+    h("div", { class: "grid" }, today, desks, contests, people, settingsCard),
+  );
+
+  const act = async (what: () => Promise<unknown>) => {
+    try {
+      await what();
+      status.textContent = "";
+      status.className = "status";
+    } catch (e) {
+      status.textContent = `${tr.failed}${e instanceof Error ? e.message : e}`;
+      status.className = "status error";
+    }
+  };
+  // Live updates redraw a card unless someone is typing in it.
+  const busy = (card: HTMLElement) => card.contains(document.activeElement) && document.activeElement !== document.body && document.activeElement?.tagName !== "BUTTON";
+
+  const drawToday = async () => {
+    const lb = await getJson<Leaderboard>("/api/v1/leaderboard?period=today");
+    today.replaceChildren(
+      h("h2", {}, tr.todayLive),
+      h("p", { class: "figures" }, `${tr.total}: `, h("strong", { "data-testid": "admin-total" }, num(lb.totals.count)), ` · ${tr.satisfaction.toLowerCase()} `, h("strong", {}, percent(lb.totals.satisfaction))),
+      levelBar(lb.totals.levels, lb.scale),
+      h("ol", { class: "mini-board" }, ...lb.entries.map((e) => h("li", {}, `${e.name} — ${num(e.count)} · ${percent(e.satisfaction)}`))),
+    );
+  };
+
+  const drawDesks = async (list: Desk[]) => {
+    if (busy(desks)) return;
+    const name = h("input", { placeholder: tr.desk, "aria-label": tr.desk, maxlength: "100" });
+    const add = h("form", { class: "inline" }, name, h("button", { type: "submit" }, tr.add));
+    add.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void act(() => send("POST", "/api/v1/desks", { name: name.value }));
+    });
+    desks.replaceChildren(
+      h("h2", {}, tr.nowAtDesks),
+      h(
+        "table",
+        {},
+        ...list.map((d) =>
+          h(
+            "tr",
+            { class: d.active ? "" : "inactive", "data-desk": String(d.id) },
+            h("td", {}, editableName(d.name, (n) => act(() => send("PATCH", `/api/v1/desks/${d.id}`, { name: n })))),
+            h("td", {}, d.session ? d.session.registrar_name : h("span", { class: "muted" }, tr.nobodyAtDesk)),
+            h("td", {}, h("a", { href: `/desk/${d.id}` }, tr.deskPanel), " · ", h("a", { href: `/rate/${d.id}` }, tr.patientPanel)),
+            h("td", {}, toggle(d.active, () => act(() => send("PATCH", `/api/v1/desks/${d.id}`, { active: !d.active })))),
+          ),
+        ),
+      ),
+      add,
+    );
+  };
+
+  const drawPeople = async (list: Registrar[]) => {
+    if (busy(people)) return;
+    const name = h("input", { placeholder: tr.name, "aria-label": tr.name, maxlength: "100" });
+    const add = h("form", { class: "inline" }, name, h("button", { type: "submit" }, tr.add));
+    add.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void act(() => send("POST", "/api/v1/registrars", { name: name.value }));
+    });
+    people.replaceChildren(
+      h("h2", {}, tr.registrars),
+      h(
+        "table",
+        {},
+        ...list.map((r) => {
+          const pin = h("input", { type: "password", inputmode: "numeric", maxlength: "8", placeholder: tr.setPin, "aria-label": tr.setPin, class: "pin" });
+          const setPin = h("form", { class: "inline" }, pin, h("button", { type: "submit" }, tr.save));
+          setPin.addEventListener("submit", (ev) => {
+            ev.preventDefault();
+            void act(() => send("PATCH", `/api/v1/registrars/${r.id}`, { pin: pin.value }));
+          });
+          const removePin = h("button", { type: "button", class: "link" }, tr.removePin);
+          removePin.addEventListener("click", () => void act(() => send("PATCH", `/api/v1/registrars/${r.id}`, { pin: null })));
+          return h(
+            "tr",
+            { class: r.active ? "" : "inactive", "data-registrar": String(r.id) },
+            h("td", {}, editableName(r.name, (n) => act(() => send("PATCH", `/api/v1/registrars/${r.id}`, { name: n })))),
+            h("td", { class: "muted" }, r.active ? (r.has_pin ? tr.hasPin : "") : tr.inactive),
+            h("td", {}, setPin, r.has_pin ? removePin : null),
+            h("td", {}, toggle(r.active, () => act(() => send("PATCH", `/api/v1/registrars/${r.id}`, { active: !r.active })))),
+          );
+        }),
+      ),
+      add,
+    );
+  };
+
+  const drawContests = async () => {
+    const list = await getJson<ContestView[]>("/api/v1/contests");
+    const rows = list.map((c) => {
+      const dot = h("span", { class: "dot" });
+      dot.style.background = levelColor(c.rating.score, c.rating.scale);
+      const decide = (decision: "uphold" | "annul", label: string, cls: string) => {
+        const b = h("button", { type: "button", class: cls, "data-decision": decision }, label);
+        b.addEventListener("click", () => void act(() => send("POST", `/api/v1/contests/${c.id}/decision`, { decision })));
+        return b;
+      };
+      return h(
+        "li",
+        { "data-contest": String(c.id) },
+        dot,
+        ` ${levelNames(c.rating.scale)[c.rating.score - 1] ?? c.rating.score} · ${c.registrar_name} · ${c.desk_name} · ${dateTime(c.rating.at)}`,
+        h("blockquote", {}, c.comment),
+        decide("uphold", tr.uphold, "secondary"),
+        decide("annul", tr.annul, "danger"),
+      );
+    });
+    contests.replaceChildren(h("h2", {}, tr.contests), rows.length ? h("ul", { class: "contests" }, ...rows) : h("p", { class: "muted" }, tr.noContests));
+  };
+
+  const drawSettings = async () => {
+    if (busy(settingsCard)) return;
+    const s = await getJson<Settings>("/api/v1/settings");
+    const field = (label: string, input: HTMLElement) => h("label", {}, h("span", {}, label), input);
+    const text = (key: keyof Settings, type = "text") => h("input", { name: key, type, value: String(s[key]) });
+    const check = (key: keyof Settings) => {
+      const c = h("input", { name: key, type: "checkbox" });
+      c.checked = Boolean(s[key]);
+      return c;
+    };
+    const select = (key: keyof Settings, options: [string, string][]) =>
+      h("select", { name: key }, ...options.map(([v, label]) => {
+        const o = h("option", { value: v }, label);
+        o.selected = String(s[key]) === v;
+        return o;
+      }));
+    const form = h(
+      "form",
+      { class: "settings" },
+      field(tr.language, select("language", Object.entries(LANGS).map(([k, v]) => [k, v.label]))),
+      field(tr.clinicName, text("clinic_name")),
+      field(tr.displayPeriod, select("display_period", [["today", tr.today], ["week", tr.week], ["month", tr.month]])),
+      field(tr.rotate, text("display_rotate_secs", "number")),
+      field(tr.minRatings, text("min_ratings", "number")),
+      field(tr.initials, check("display_initials")),
+      field(tr.hideUnranked, check("display_hide_unranked")),
+      field(tr.lockout, text("panel_lockout_secs", "number")),
+      field(tr.kiosk, check("kiosk_display")),
+      field(tr.kioskMonitor, text("kiosk_monitor", "number")),
+      h("button", { type: "submit", class: "primary" }, tr.save),
+    );
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const patch: Record<string, unknown> = {};
+      for (const el of form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("input, select")) {
+        const key = el.name;
+        if (el instanceof HTMLInputElement && el.type === "checkbox") patch[key] = el.checked;
+        else if (el instanceof HTMLInputElement && el.type === "number") patch[key] = Number(el.value);
+        else patch[key] = el.value;
+      }
+      void act(async () => {
+        const saved = await send<Settings>("PATCH", "/api/v1/settings", patch);
+        if (saved.language !== s.language) {
+          setLanguage(saved.language);
+          location.reload();
+        }
+        status.textContent = tr.saved;
+      }).then(() => {
+        if (status.textContent === tr.saved) window.setTimeout(() => (status.textContent = ""), 3000);
+      });
+    });
+    settingsCard.replaceChildren(h("h2", {}, tr.settings), form);
+  };
+
+  const refresh = async (what: Set<string>) => {
+    const jobs: Promise<unknown>[] = [];
+    if (what.has("today")) jobs.push(drawToday());
+    if (what.has("desks")) jobs.push(getJson<Desk[]>("/api/v1/desks").then(drawDesks));
+    if (what.has("people")) jobs.push(getJson<Registrar[]>("/api/v1/registrars").then(drawPeople));
+    if (what.has("contests")) jobs.push(drawContests());
+    if (what.has("settings")) jobs.push(drawSettings());
+    await Promise.all(jobs).catch((e) => {
+      if (e instanceof ApiError && e.status === 401) {
+        consoleToken.set(null);
+        location.reload();
+      }
+    });
+  };
+  const everything = () => new Set(["today", "desks", "people", "contests", "settings"]);
+  new Live({
+    onState: () => {},
+    onResync: () => void refresh(everything()),
+    onEvent(name) {
+      const what: Record<string, string[]> = {
+        leaderboard: ["today"],
+        session: ["desks", "people"],
+        desk: ["desks"],
+        registrar: ["people", "desks"],
+        contest: ["contests"],
+        correction: ["contests", "today"],
+        settings: ["settings", "today"],
+      };
+      if (what[name]) void refresh(new Set(what[name]));
+    },
+  });
+  void refresh(everything());
+}
+
+function editableName(name: string, save: (n: string) => Promise<unknown>) {
+  const tr = t();
+  const span = h("span", {}, name);
+  const edit = h("button", { type: "button", class: "link", title: tr.rename, "aria-label": tr.rename }, "✎");
+  const cell = h("span", { class: "name" }, span, " ", edit);
+  edit.addEventListener("click", () => {
+    const input = h("input", { value: name, "aria-label": tr.newName, maxlength: "100" });
+    const form = h("form", { class: "inline" }, input, h("button", { type: "submit" }, tr.save));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      input.blur();
+      void save(input.value);
+    });
+    cell.replaceChildren(form);
+    input.focus();
+  });
+  return cell;
+}
+
+function toggle(active: boolean, flip: () => Promise<unknown>) {
+  const tr = t();
+  const b = h("button", { type: "button", class: active ? "secondary" : "primary" }, active ? tr.deactivate : tr.activate);
+  b.addEventListener("click", () => void flip());
+  return b;
+}

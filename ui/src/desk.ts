@@ -1,0 +1,179 @@
+// The registrar's panel at a desk: start and end the shift in two clicks, see today's own figures
+// and own low ratings, and contest one that was not deserved.
+
+import { ApiError, getJson, Live, send, type Desk, type Leaderboard, type LowRating, type Registrar } from "./api";
+import { h, levelBar } from "./dom";
+import { num, percent, t, time, levelColor, levelNames } from "./i18n";
+
+export async function mountDesk(root: HTMLElement, deskId: number) {
+  const tr = t();
+  const main = h("main", { class: "desk-panel" });
+  const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  root.replaceChildren(main);
+  let picked: number | null = null;
+  let editing = false; // a form is open: live updates must not wipe what is being typed
+
+  const fail = (e: unknown) => {
+    status.textContent = e instanceof ApiError && e.code === "forbidden" ? tr.wrongPin : `${tr.failed}${e instanceof Error ? e.message : e}`;
+    status.className = "status error";
+  };
+
+  const pinInput = () => h("input", { type: "password", inputmode: "numeric", autocomplete: "off", maxlength: "8", placeholder: tr.pin, "aria-label": tr.pin, class: "pin" });
+
+  const render = async () => {
+    let desk: Desk;
+    let registrars: Registrar[];
+    try {
+      [desk, registrars] = await Promise.all([getJson<Desk>(`/api/v1/desks/${deskId}`), getJson<Registrar[]>("/api/v1/registrars")]);
+    } catch (e) {
+      main.replaceChildren(h("h1", {}, e instanceof ApiError && e.status === 404 ? tr.noSuchDesk : `${tr.failed}${e}`));
+      return;
+    }
+    const heading = h("header", {}, h("h1", {}, `${desk.name}`), h("span", { class: "muted" }, tr.deskPanel));
+    if (!desk.active) {
+      main.replaceChildren(heading, h("p", { class: "status error" }, tr.deskOff));
+      return;
+    }
+    const session = desk.session;
+    if (!session) {
+      main.replaceChildren(heading, status, ...pickYourself(registrars.filter((r) => r.active)));
+      return;
+    }
+    const me = registrars.find((r) => r.id === session.registrar_id);
+    const pin = me?.has_pin ? pinInput() : null;
+    const end = h("button", { type: "button", class: "secondary", "data-testid": "end-shift" }, tr.endShift);
+    end.addEventListener("click", async () => {
+      try {
+        await send("POST", `/api/v1/desks/${deskId}/checkout`, { pin: pin?.value || null });
+        status.textContent = "";
+      } catch (e) {
+        fail(e);
+      }
+    });
+    const [board, lows] = await Promise.all([
+      getJson<Leaderboard>("/api/v1/leaderboard?period=today"),
+      getJson<LowRating[]>(`/api/v1/registrars/${session.registrar_id}/low-ratings`),
+    ]);
+    const mine = board.entries.find((e) => e.registrar_id === session.registrar_id);
+    main.replaceChildren(
+      heading,
+      h(
+        "section",
+        { class: "who" },
+        h("h2", { "data-testid": "on-shift" }, session.registrar_name),
+        h("span", { class: "muted" }, `${tr.atDeskSince} ${time(session.started_at)}`),
+        h("div", { class: "actions" }, pin, end),
+      ),
+      status,
+      h(
+        "section",
+        { class: "mine" },
+        h("h3", {}, tr.myToday),
+        h(
+          "p",
+          { class: "figures" },
+          h("strong", { "data-testid": "my-count" }, num(mine?.count ?? 0)),
+          ` ${tr.ratings.toLowerCase()} · ${tr.satisfaction.toLowerCase()} `,
+          h("strong", {}, percent(mine?.satisfaction ?? 0)),
+          mine?.rank ? ` · ${tr.myRank} ${mine.rank}` : "",
+        ),
+        mine ? levelBar(mine.levels, board.scale) : null,
+      ),
+      h("section", { class: "lows" }, h("h3", {}, tr.myLow), lowList(lows, me?.has_pin ?? false, board.scale)),
+    );
+  };
+
+  const pickYourself = (registrars: Registrar[]) => {
+    const pin = pinInput();
+    const start = h("button", { type: "button", class: "primary", "data-testid": "start-shift", disabled: "" }, tr.startShift);
+    const list = h("div", { class: "people" });
+    const pinRow = h("div", { class: "actions" }, pin, start);
+    const update = () => {
+      for (const b of list.querySelectorAll("button")) b.classList.toggle("picked", Number(b.dataset.id) === picked);
+      const who = registrars.find((r) => r.id === picked);
+      start.toggleAttribute("disabled", !who);
+      pin.hidden = !who?.has_pin;
+    };
+    for (const r of registrars) {
+      const b = h("button", { type: "button", "data-id": String(r.id) }, r.name);
+      b.addEventListener("click", () => {
+        picked = r.id;
+        update();
+        if (!pin.hidden) pin.focus();
+      });
+      list.append(b);
+    }
+    start.addEventListener("click", async () => {
+      if (picked === null) return;
+      try {
+        await send("POST", `/api/v1/desks/${deskId}/checkin`, { registrar_id: picked, pin: pin.value || null });
+        picked = null;
+        status.textContent = "";
+      } catch (e) {
+        fail(e);
+      }
+    });
+    update();
+    return [h("h2", {}, tr.whoAreYou), list, pinRow];
+  };
+
+  const lowList = (lows: LowRating[], hasPin: boolean, scale: number) => {
+    if (lows.length === 0) return h("p", { class: "muted" }, tr.noLow);
+    const names = levelNames(scale);
+    return h(
+      "ul",
+      {},
+      ...lows.map((l) => {
+        const dot = h("span", { class: "dot" });
+        dot.style.background = levelColor(l.rating.score, l.rating.scale);
+        const li = h("li", { "data-rating": String(l.rating.id) }, dot, ` ${time(l.rating.at)} · ${levelNames(l.rating.scale)[l.rating.score - 1] ?? names[0]} `);
+        if (l.contest) {
+          const word = l.contest.decision === "annulled" ? tr.annulled : l.contest.decision === "upheld" ? tr.upheld : tr.contested;
+          li.append(h("em", { class: `contest ${l.contest.decision ?? "open"}` }, word), h("small", {}, ` «${l.contest.comment}»`));
+        } else if (!l.rating.annulled) {
+          const b = h("button", { type: "button", class: "link" }, tr.contest);
+          b.addEventListener("click", () => li.append(contestForm(l.rating.id, hasPin, () => li.lastElementChild?.remove())));
+          li.append(b);
+        } else {
+          li.append(h("em", { class: "contest annulled" }, tr.annulled));
+        }
+        return li;
+      }),
+    );
+  };
+
+  const contestForm = (ratingId: number, hasPin: boolean, close: () => void) => {
+    editing = true;
+    const comment = h("textarea", { maxlength: "500", rows: "2", placeholder: tr.contestWhy, "aria-label": tr.contestWhy });
+    const pin = hasPin ? pinInput() : null;
+    const ok = h("button", { type: "submit", class: "primary" }, tr.send);
+    const cancel = h("button", { type: "button", class: "secondary" }, tr.cancel);
+    const form = h("form", { class: "contest-form" }, comment, h("div", { class: "actions" }, pin, ok, cancel));
+    cancel.addEventListener("click", () => {
+      editing = false;
+      close();
+    });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await send("POST", `/api/v1/ratings/${ratingId}/contest`, { comment: comment.value, pin: pin?.value || null });
+        editing = false;
+        status.textContent = "";
+        void render();
+      } catch (e) {
+        fail(e);
+      }
+    });
+    window.setTimeout(() => comment.focus(), 0);
+    return form;
+  };
+
+  new Live({
+    onState: () => {},
+    onResync: () => void render(),
+    onEvent(name) {
+      if (!editing && ["session", "registrar", "desk", "leaderboard", "correction", "contest", "settings"].includes(name)) void render();
+    },
+  });
+  await render();
+}

@@ -1,0 +1,95 @@
+// The patient panel: a touch screen facing the patient shows one big face per level; one tap is
+// one rating, then a thank-you screen while the panel ignores further taps.
+
+import { ApiError, getJson, Live, send, type Desk, type Settings } from "./api";
+import { h } from "./dom";
+import { levelColor, levelNames, t } from "./i18n";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A face from frowning (level 1) to beaming (the top level). */
+function face(level: number, levels: number): SVGSVGElement {
+  const mood = levels <= 1 ? 1 : ((level - 1) / (levels - 1)) * 2 - 1; // -1..1
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 100 100");
+  svg.setAttribute("aria-hidden", "true");
+  const el = (tag: string, attrs: Record<string, string>) => {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    svg.append(e);
+  };
+  el("circle", { cx: "50", cy: "50", r: "46", fill: levelColor(level, levels) });
+  el("circle", { cx: "35", cy: "40", r: "6", fill: "#fff" });
+  el("circle", { cx: "65", cy: "40", r: "6", fill: "#fff" });
+  const y = 70 - mood * 6;
+  el("path", {
+    d: `M 28 ${y} Q 50 ${y + mood * 24} 72 ${y}`,
+    stroke: "#fff",
+    "stroke-width": "7",
+    fill: "none",
+    "stroke-linecap": "round",
+  });
+  return svg;
+}
+
+export async function mountRate(root: HTMLElement, deskId: number) {
+  document.body.classList.add("panel-mode");
+  const tr = t();
+  let settings: Settings;
+  try {
+    [settings] = await Promise.all([getJson<Settings>("/api/v1/settings"), getJson<Desk>(`/api/v1/desks/${deskId}`)]);
+  } catch (e) {
+    root.replaceChildren(h("main", { class: "panel message" }, h("h1", {}, e instanceof ApiError && e.status === 404 ? tr.noSuchDesk : `${tr.failed}${e}`)));
+    return;
+  }
+
+  const screen = h("main", { class: "panel" });
+  root.replaceChildren(screen);
+  let busy = false;
+
+  const showFaces = () => {
+    busy = false;
+    const names = levelNames(settings.scale);
+    const buttons = names.map((name, i) => {
+      const b = h("button", { class: "face", type: "button", "data-score": String(i + 1), "aria-label": name });
+      b.append(face(i + 1, settings.scale), h("span", {}, name));
+      b.addEventListener("click", () => void rate(i + 1));
+      return b;
+    });
+    // Best first, where the eye lands: most patients are satisfied.
+    buttons.reverse();
+    screen.replaceChildren(h("h1", {}, tr.rateQuestion), h("div", { class: `faces n${settings.scale}` }, ...buttons));
+  };
+
+  const showMessage = (title: string, sub: string, ms: number, kind: string) => {
+    screen.replaceChildren(h("div", { class: `thanks ${kind}`, role: "status", "data-testid": "thanks" }, h("h1", {}, title), h("p", {}, sub)));
+    window.setTimeout(showFaces, ms);
+  };
+
+  const rate = async (score: number) => {
+    if (busy) return;
+    busy = true;
+    const pause = Math.max(3, settings.panel_lockout_secs) * 1000;
+    try {
+      await send("POST", `/api/v1/desks/${deskId}/tap`, { score });
+      showMessage(tr.thanks, tr.thanksMore, pause, "ok");
+    } catch (e) {
+      if (e instanceof ApiError && e.code === "too_soon") showMessage(tr.thanks, tr.tooSoon, pause, "ok");
+      else if (e instanceof ApiError && e.status === 409) showMessage(tr.deskOff, "", 5000, "error");
+      else showMessage(tr.failed, e instanceof Error ? e.message : String(e), 4000, "error");
+    }
+  };
+
+  new Live({
+    onState: () => {},
+    onResync: () => {},
+    onEvent(name, data) {
+      // A new scale or lock-out applies at once, but never in the middle of a thank-you.
+      if (name === "settings") {
+        settings = data as Settings;
+        if (!busy) showFaces();
+      }
+    },
+  });
+  showFaces();
+}
