@@ -74,6 +74,12 @@ test("desk panel, patient panel, display and console work together through the e
   await panel.locator('[data-testid="thanks"]').waitFor();
   await display.waitForFunction((id) => document.querySelector(`tr[data-registrar="${id}"] .count`)?.textContent === "2", anna.id, { timeout: 5000 });
   assert.equal(await display.evaluate(() => window.__sameDocument), true, "recovered without a reload");
+  // A colleague at desk 2, for a fuller picture.
+  const desk2 = (await otklik.api("GET", "/api/v1/desks"))[1];
+  const boris = (await otklik.api("GET", "/api/v1/registrars")).find((r) => r.name === "Борис Петров");
+  await otklik.api("POST", `/api/v1/desks/${desk2.id}/session`, { registrar_id: boris.id });
+  for (const score of [3, 3, 2, 3]) await otklik.api("POST", "/api/v1/ratings", { desk_id: desk2.id, score });
+  await display.waitForFunction((id) => document.querySelector(`tr[data-registrar="${id}"] .count`)?.textContent === "4", boris.id, { timeout: 5000 });
   await display.screenshot({ path: "output/display.png" });
 
   // At the desk, the low rating shows up; the registrar contests it.
@@ -93,7 +99,7 @@ test("desk panel, patient panel, display and console work together through the e
   const contest = admin.locator("[data-contest]");
   await contest.waitFor();
   assert.match(await contest.textContent(), /Ребёнок нажал кнопку/);
-  await admin.locator('[data-testid="admin-total"]', { hasText: "2" }).waitFor();
+  await admin.locator('[data-testid="admin-total"]', { hasText: "6" }).waitFor();
   await admin.screenshot({ path: "output/admin.png" });
   await contest.locator('[data-decision="annul"]').click();
   await admin.locator(".card", { hasText: "Нет оспоренных оценок" }).waitFor();
@@ -123,15 +129,18 @@ test("the display rotates views, shows initials and hides registrars with too fe
   const page = await browser.newPage({ viewport });
   await page.goto(`${otklik.base}/display`);
   await page.locator("main.board[data-view=board]").waitFor();
-  // Vera has one rating, below the minimum of two: hidden. Anna (one, after the annulment) too.
-  await page.locator(".empty").waitFor();
-  await otklik.api("POST", "/api/v1/ratings", { desk_id: desk.id, score: 3 });
+  // Vera has one rating, below the minimum of two: hidden, and so is Anna (one, after the
+  // annulment); Boris (four) is shown.
   const row = page.locator(`tr[data-registrar="${vera.id}"]`);
+  await page.locator("tr[data-registrar]").first().waitFor();
+  assert.equal(await row.count(), 0);
+  assert.equal(await page.locator("tr[data-registrar]").count(), 1);
+  await otklik.api("POST", "/api/v1/ratings", { desk_id: desk.id, score: 3 });
   await row.waitFor({ timeout: 5000 });
   assert.equal(await row.locator(".name").textContent(), "В. С. К.");
 
   await page.locator("main.board[data-view=totals]").waitFor({ timeout: 8000 });
-  assert.equal(await page.locator('[data-testid="today-count"]').textContent(), "3");
+  assert.equal(await page.locator('[data-testid="today-count"]').textContent(), "7");
   await page.locator("main.board[data-view=desks]").waitFor({ timeout: 8000 });
   assert.match(await page.locator(`[data-desk="${desk.id}"]`).textContent(), /В\. С\. К\./);
   await page.screenshot({ path: "output/display-desks.png" });
