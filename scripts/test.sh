@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every check and test: formatting, lints, the front end's type
 # check, Rust unit and integration tests (real SQLite files, real HTTP, kill -9), browser tests
-# (Debian's Chromium driven by Playwright).
+# (Debian's Chromium driven by Playwright), the desktop window (tauri-driver under Xvfb).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_system
@@ -17,4 +17,6 @@ cargo test --workspace --locked
 echo "== browser tests"
 cargo build -p otklik --locked
 "$ROOT/tests/browser/run.sh" "$ROOT/target/debug/otklik"
+echo "== desktop test (the Tauri window through tauri-driver under Xvfb)"
+"$ROOT/tests/desktop/run.sh" "$ROOT/target/debug/otklik"
 echo "== all tests passed"

@@ -20,6 +20,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "screens",
         include_str!("../../migrations/0002_screens.sql"),
     ),
+    (
+        3,
+        "inputs",
+        include_str!("../../migrations/0003_inputs.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

@@ -17,6 +17,7 @@ use crate::access::{self, Guard};
 use crate::db::{self, ReadPool};
 use crate::error::{Error, Result};
 use crate::events::EventHub;
+use crate::inputs::{self, Inputs, Press};
 use crate::leaderboard;
 use crate::settings::{Settings, SettingsPatch};
 use crate::time::{Millis, PeriodName, now_ms};
@@ -43,6 +44,9 @@ pub struct Engine {
     pub guard: Guard,
     /// When each desk's patient panel last gave a rating, for its lock-out.
     panel_taps: Mutex<HashMap<i64, Millis>>,
+    /// Button remotes and serial boxes, each on its own thread.
+    pub inputs: Inputs,
+    presses: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Press>>>,
     pub started_at: Millis,
 }
 
@@ -61,6 +65,7 @@ impl Engine {
         let token = crate::token::load_or_create(data_dir)?;
         let events = Arc::new(EventHub::new());
         let (writer, _thread) = Writer::start(conn, events.clone())?;
+        let (sink, presses) = tokio::sync::mpsc::unbounded_channel();
         Ok(Arc::new(Engine {
             data_dir: data_dir.to_path_buf(),
             reads: Arc::new(ReadPool::new(db_path.clone())),
@@ -71,6 +76,8 @@ impl Engine {
             token,
             guard: Guard::default(),
             panel_taps: Mutex::default(),
+            inputs: Inputs::new(sink),
+            presses: Mutex::new(Some(presses)),
             started_at: now_ms(),
         }))
     }
@@ -79,9 +86,19 @@ impl Engine {
         self.settings.read().expect("settings lock").clone()
     }
 
-    /// Levels of the current scale, read without copying the settings (every rating asks).
+    /// Levels of the current scale, read without copying the settings.
     pub fn scale(&self) -> u8 {
         self.settings.read().expect("settings lock").scale
+    }
+
+    /// What storing a rating needs from the settings (every rating asks).
+    pub fn rating_rules(&self) -> crate::ratings::Rules {
+        let s = self.settings.read().expect("settings lock");
+        crate::ratings::Rules {
+            levels: s.scale,
+            burst_count: s.suspicion_burst_count,
+            burst_ms: Millis::from(s.suspicion_burst_secs) * 1000,
+        }
     }
 
     pub fn token_matches(&self, given: &str) -> bool {
@@ -130,6 +147,33 @@ impl Engine {
         } else {
             Err(Error::Forbidden(wrong.to_string()))
         }
+    }
+
+    /// Starts the devices of every desk and the task that stores their presses. Needs a runtime.
+    pub async fn start_inputs(self: &Arc<Self>) -> Result<()> {
+        let Some(presses) = self.presses.lock().expect("presses lock").take() else {
+            return Ok(()); // started already
+        };
+        let all = self.reads.read(inputs::config::load_all).await?;
+        self.inputs.apply(all);
+        tokio::spawn(ingest(self.clone(), presses));
+        Ok(())
+    }
+
+    /// Saves a desk's input setting and reconfigures the devices to match.
+    pub async fn set_input(
+        &self,
+        input: inputs::config::DeskInput,
+        actor: &'static str,
+    ) -> Result<inputs::config::DeskInput> {
+        let levels = self.scale();
+        let saved = self
+            .writer
+            .write(move |ctx| inputs::config::save(ctx, input, levels, actor))
+            .await?;
+        let all = self.reads.read(inputs::config::load_all).await?;
+        self.inputs.apply(all);
+        Ok(saved)
     }
 
     /// Claims the patient panel of `desk_id` for a rating now, or says how long its lock-out lasts.
@@ -224,6 +268,7 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::io("cannot read the bound address", e))?;
         tokio::spawn(watch_leaderboard(engine.clone()));
+        engine.start_inputs().await?;
         let app = crate::api::router(engine.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -260,6 +305,44 @@ impl Server {
     /// Waits until the server task ends (it does not by itself).
     pub async fn wait(self) {
         let _ = self.task.await;
+    }
+}
+
+/// Stores the devices' presses, one at a time in the order they came, after the debounce.
+async fn ingest(engine: Arc<Engine>, mut presses: tokio::sync::mpsc::UnboundedReceiver<Press>) {
+    let mut last_counted: HashMap<i64, Millis> = HashMap::new();
+    while let Some(p) = presses.recv().await {
+        let setting = engine.inputs.setting(p.desk_id);
+        let window = Millis::from(setting.debounce_ms);
+        if inputs::is_bounce(last_counted.get(&p.desk_id).copied(), p.at, window) {
+            tracing::debug!(
+                desk = p.desk_id,
+                "press ignored: within the debounce interval"
+            );
+            continue;
+        }
+        last_counted.insert(p.desk_id, p.at);
+        let rules = engine.rating_rules();
+        let new = crate::ratings::NewRating {
+            desk_id: p.desk_id,
+            score: p.score,
+            source: Some(p.source.to_string()),
+            at: Some(p.at),
+        };
+        if let Err(e) = engine
+            .writer
+            .write(move |ctx| crate::ratings::add(ctx, &new, rules))
+            .await
+        {
+            tracing::warn!(desk = p.desk_id, %e, "a press could not be stored");
+            engine.inputs.status.set(
+                p.desk_id,
+                p.source,
+                &setting.detail(),
+                "error",
+                Some(format!("a press could not be stored: {e}")),
+            );
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Entry {
     pub score: f64,
     /// 1 for the best; null for registrars below the minimum number of ratings.
     pub rank: Option<u32>,
+    /// Suspicious ratings (see `Rating::flag`), left out of `count` and `levels`.
+    pub flagged: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -37,6 +39,8 @@ pub struct Totals {
     pub satisfaction: f64,
     /// Ratings given while nobody had a session open at the desk.
     pub unassigned: u64,
+    /// Suspicious ratings, left out of `count` and `levels`.
+    pub flagged: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -71,6 +75,7 @@ pub struct Tally {
     pub name: String,
     pub levels: Vec<u64>,
     pub top: u64,
+    pub flagged: u64,
 }
 
 /// Ranks tallied registrars: the ranked ones by smoothed score, then the rest; every tie broken by
@@ -92,6 +97,7 @@ pub fn rank(tallies: BTreeMap<i64, Tally>, min_ratings: u32) -> Vec<Entry> {
                 score: wilson_lower(t.top, count),
                 levels: t.levels,
                 rank: None,
+                flagged: t.flagged,
             }
         })
         .collect();
@@ -129,11 +135,13 @@ pub fn compute(
     min_ratings: u32,
 ) -> Result<Leaderboard> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.registrar_id, g.name, r.score, r.scale, COUNT(*) FROM ratings r
+        "SELECT r.registrar_id, g.name, r.score, r.scale, COUNT(*),
+                EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id) AS flagged
+         FROM ratings r
          LEFT JOIN registrars g ON g.id = r.registrar_id
          WHERE r.at >= ?1 AND r.at < ?2
            AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
-         GROUP BY r.registrar_id, r.score, r.scale",
+         GROUP BY r.registrar_id, r.score, r.scale, flagged",
     )?;
     let mut rows = stmt.query((span.from, span.to))?;
     let mut tallies: BTreeMap<i64, Tally> = BTreeMap::new();
@@ -142,6 +150,7 @@ pub fn compute(
         levels: vec![0; usize::from(scale)],
         satisfaction: 0.0,
         unassigned: 0,
+        flagged: 0,
     };
     let mut total_top = 0;
     while let Some(r) = rows.next()? {
@@ -149,6 +158,19 @@ pub fn compute(
         let score: u8 = r.get(2)?;
         let given_on: u8 = r.get(3)?;
         let n: u64 = r.get(4)?;
+        if r.get::<_, bool>(5)? {
+            // Suspicious ratings are counted apart, not in the ranking.
+            totals.flagged += n;
+            if let Some(id) = registrar {
+                let t = tallies.entry(id).or_insert_with(|| Tally {
+                    levels: vec![0; usize::from(scale)],
+                    ..Tally::default()
+                });
+                t.name = r.get(1)?;
+                t.flagged += n;
+            }
+            continue;
+        }
         let level = usize::from(normalize(score, given_on, scale)) - 1;
         let top = if score == given_on { n } else { 0 };
         totals.count += n;
@@ -204,6 +226,7 @@ mod tests {
             name: name.into(),
             levels: levels.to_vec(),
             top: *levels.last().unwrap(),
+            flagged: 0,
         }
     }
 

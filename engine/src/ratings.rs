@@ -19,6 +19,16 @@ pub const MAX_FUTURE_MS: Millis = 5 * 60 * 1000;
 /// 2000-01-01T00:00:00Z: anything earlier is a broken clock, not a patient.
 pub const MIN_AT_MS: Millis = 946_684_800_000;
 
+/// What `add` needs to know beyond the rating itself, read from the settings once per rating.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// Levels of the current scale.
+    pub levels: u8,
+    /// This many top ratings at one desk within `burst_ms` make a burst (0 = never).
+    pub burst_count: u32,
+    pub burst_ms: Millis,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewRating {
     pub desk_id: i64,
@@ -42,6 +52,10 @@ pub struct Rating {
     pub registrar_id: Option<i64>,
     pub session_id: Option<i64>,
     pub annulled: bool,
+    /// Why the rating looks suspicious, if it does: `burst` (top ratings at one desk faster than
+    /// patients come and go) or `no_session` (a top rating while nobody worked at the desk).
+    /// Kept and shown, but counted apart from the ranking.
+    pub flag: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -71,7 +85,8 @@ pub fn check_source(source: &str) -> Result<()> {
 }
 
 /// Stores a rating on the current scale; the caller's answer waits for the commit.
-pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, levels: u8) -> Result<Rating> {
+pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rating> {
+    let levels = rules.levels;
     let score = scale::check_score(new.score, levels)?;
     let source = new.source.as_deref().unwrap_or("api");
     check_source(source)?;
@@ -132,6 +147,12 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, levels: u8) -> Result<Rating
             link.session_id,
             &hash[..],
         ])?;
+    let flag = suspicion(ctx.conn, &link, rules)?;
+    if let Some(reason) = flag {
+        ctx.conn
+            .prepare_cached("INSERT INTO rating_flags (rating_id, reason) VALUES (?1, ?2)")?
+            .execute((link.id, reason))?;
+    }
     let rating = Rating {
         id: link.id,
         desk_id: link.desk_id,
@@ -143,13 +164,37 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, levels: u8) -> Result<Rating
         registrar_id: link.registrar_id,
         session_id: link.session_id,
         annulled: false,
+        flag: flag.map(str::to_string),
     };
     ctx.emit("rating", &rating);
     Ok(rating)
 }
 
+/// Whether a just-stored rating looks like staff pressing the top button themselves.
+fn suspicion(conn: &Connection, r: &Link<'_>, rules: Rules) -> Result<Option<&'static str>> {
+    if r.score != r.scale {
+        return Ok(None);
+    }
+    if r.session_id.is_none() {
+        return Ok(Some("no_session"));
+    }
+    if rules.burst_count > 0 {
+        // Top ratings at this desk in the window ending with this one, this one included.
+        let n: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM ratings WHERE desk_id = ?1 AND at > ?2 AND at <= ?3 AND score = scale",
+            )?
+            .query_row((r.desk_id, r.at - rules.burst_ms, r.at), |row| row.get(0))?;
+        if n >= i64::from(rules.burst_count) {
+            return Ok(Some("burst"));
+        }
+    }
+    Ok(None)
+}
+
 const COLUMNS: &str = "r.id, r.desk_id, r.score, r.scale, r.source, r.at, r.received_at, r.registrar_id, r.session_id,
-                       EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)";
+                       EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id),
+                       (SELECT reason FROM rating_flags f WHERE f.rating_id = r.id)";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Rating> {
     Ok(Rating {
@@ -163,6 +208,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Rating> {
         registrar_id: r.get(7)?,
         session_id: r.get(8)?,
         annulled: r.get(9)?,
+        flag: r.get(10)?,
     })
 }
 

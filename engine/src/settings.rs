@@ -56,6 +56,10 @@ pub struct Settings {
     pub kiosk_display: bool,
     /// Which monitor the kiosk display goes to, counting from 1 (the primary is usually 1).
     pub kiosk_monitor: u32,
+    /// This many top ratings at one desk within `suspicion_burst_secs` are flagged as a burst
+    /// (faster than patients come and go); 0 turns the rule off.
+    pub suspicion_burst_count: u32,
+    pub suspicion_burst_secs: u32,
 }
 
 impl Default for Settings {
@@ -78,6 +82,8 @@ impl Default for Settings {
             panel_lockout_secs: 5,
             kiosk_display: false,
             kiosk_monitor: 2,
+            suspicion_burst_count: 3,
+            suspicion_burst_secs: 20,
         }
     }
 }
@@ -99,6 +105,8 @@ pub struct SettingsPatch {
     pub panel_lockout_secs: Option<i64>,
     pub kiosk_display: Option<bool>,
     pub kiosk_monitor: Option<i64>,
+    pub suspicion_burst_count: Option<i64>,
+    pub suspicion_burst_secs: Option<i64>,
 }
 
 fn in_range(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<u32> {
@@ -193,6 +201,12 @@ impl Settings {
         }
         if let Some(b) = patch.kiosk_display {
             s.kiosk_display = b;
+        }
+        if let Some(n) = patch.suspicion_burst_count {
+            s.suspicion_burst_count = in_range("suspicion_burst_count", n, 0..=100)?;
+        }
+        if let Some(secs) = patch.suspicion_burst_secs {
+            s.suspicion_burst_secs = in_range("suspicion_burst_secs", secs, 1..=3600)?;
         }
         if let Some(m) = patch.kiosk_monitor {
             s.kiosk_monitor = in_range("kiosk_monitor", m, 1..=16)?;

@@ -38,7 +38,11 @@ pub fn run() -> ExitCode {
                 .build()?;
             let settings = server.engine.settings();
             if settings.kiosk_display {
-                open_kiosk_display(app, ui_url(server.addr, DISPLAY)?, settings.kiosk_monitor)?;
+                // The reception desk works without the wall display: a failure here is not fatal.
+                let url = ui_url(server.addr, DISPLAY)?;
+                if let Err(e) = open_kiosk_display(app, url, settings.kiosk_monitor) {
+                    tracing::error!("cannot open the kiosk display: {e:#}");
+                }
             }
             app.manage(server);
             Ok(())

@@ -166,12 +166,14 @@ pub struct DatabaseHealth {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` when everything is, `down` when the database is not.
+    /// `ok` when everything is, `degraded` when an input is not, `down` when the database is not.
     pub status: &'static str,
     pub version: &'static str,
     pub uptime_s: i64,
     pub database: DatabaseHealth,
-    /// Rating inputs, cameras and microphones, as they are configured.
+    /// Each desk's rating input: connected, waiting for its device, or in error.
+    pub inputs: Vec<crate::inputs::InputStatus>,
+    /// Cameras and microphones, as they are configured.
     pub devices: Vec<ComponentHealth>,
     /// Telegram and email, as they are configured.
     pub channels: Vec<ComponentHealth>,
@@ -203,8 +205,19 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let inputs = e.inputs.status.all();
+    let overall = if state != "ok" {
+        state
+    } else if inputs
+        .iter()
+        .any(|i| i.state == "error" || i.state == "waiting")
+    {
+        "degraded"
+    } else {
+        "ok"
+    };
     let health = Health {
-        status: state,
+        status: overall,
         version: env!("CARGO_PKG_VERSION"),
         uptime_s: (now_ms() - e.started_at) / 1000,
         database: DatabaseHealth {
@@ -214,6 +227,7 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
             last_rating_id,
             error,
         },
+        inputs,
         devices: Vec::new(),
         channels: Vec::new(),
     };

@@ -3,6 +3,7 @@
 
 mod console;
 mod error;
+mod inputs;
 mod live;
 mod panels;
 mod ratings;
@@ -37,6 +38,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         ratings::create_rating, ratings::list_ratings, ratings::get_rating, ratings::annul_rating, ratings::restore_rating,
         live::leaderboard, live::events, live::get_settings, live::patch_settings, live::audit, live::healthz,
         panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
+        inputs::get_input, inputs::put_input, inputs::list_inputs,
         console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
     ),
     modifiers(&BearerAuth),
@@ -78,6 +80,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/ratings/{id}/restore", post(ratings::restore_rating))
         .route("/settings", axum::routing::patch(live::patch_settings))
         .route("/audit", get(live::audit))
+        .route("/desks/{id}/input", axum::routing::put(inputs::put_input))
         .route("/contests", get(console::list_contests))
         .route("/contests/{id}/decision", post(console::decide))
         .route("/console/logout", post(console::logout))
@@ -100,6 +103,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/desks/{id}/checkout", post(panels::checkout))
         .route("/ratings/{id}/contest", post(panels::contest))
         .route("/registrars/{id}/low-ratings", get(panels::low_ratings))
+        .route("/desks/{id}/input", get(inputs::get_input))
+        .route("/inputs", get(inputs::list_inputs))
         .route("/console", get(console::state))
         .route("/console/login", post(console::login))
         .route("/console/password", post(console::set_password))

@@ -67,12 +67,20 @@ pub async fn tap(
     Id(desk_id): Id,
     ApiJson(body): ApiJson<TapBody>,
 ) -> ApiResult<(StatusCode, Json<Rating>)> {
-    let levels = e.scale();
+    let rules = e.rating_rules();
     // Check everything that can be wrong before the lock-out starts.
-    crate::scale::check_score(body.score, levels)?;
+    crate::scale::check_score(body.score, rules.levels)?;
     let desk = e.reads.read(move |c| roster::get_desk(c, desk_id)).await?;
     if !desk.active {
         return Err(Error::Conflict(format!("desk {desk_id} is deactivated")).into());
+    }
+    let input = e.inputs.setting(desk_id);
+    if input.kind != crate::inputs::config::Kind::Panel {
+        return Err(Error::Conflict(format!(
+            "desk {desk_id} takes its ratings from {:?}, not from a patient panel",
+            input.kind
+        ))
+        .into());
     }
     e.claim_panel_tap(desk_id, now_ms())?;
     let new = NewRating {
@@ -83,8 +91,9 @@ pub async fn tap(
     };
     let rating = e
         .writer
-        .write(move |ctx| ratings::add(ctx, &new, levels))
+        .write(move |ctx| ratings::add(ctx, &new, rules))
         .await?;
+    e.inputs.status.event(desk_id, now_ms());
     Ok((StatusCode::CREATED, Json(rating)))
 }
 

@@ -63,10 +63,10 @@ pub async fn create_rating(
         source: body.source,
         at,
     };
-    let levels = e.scale();
+    let rules = e.rating_rules();
     let rating = e
         .writer
-        .write(move |ctx| ratings::add(ctx, &new, levels))
+        .write(move |ctx| ratings::add(ctx, &new, rules))
         .await?;
     Ok((StatusCode::CREATED, Json(rating)))
 }
