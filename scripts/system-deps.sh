@@ -6,7 +6,7 @@ packages=(
   build-essential pkg-config curl ca-certificates
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev
   libasound2-dev libclang-dev libssl-dev
-  xvfb xauth chromium sqlite3 nodejs npm
+  xvfb xauth xdotool socat chromium sqlite3 nodejs npm
   webkit2gtk-driver dbus openbox wmctrl
 )
 

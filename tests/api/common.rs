@@ -175,12 +175,22 @@ pub fn otklik_bin() -> &'static str {
 
 /// Starts `otklik serve` as a child process on a free port and returns it with its address.
 pub async fn spawn_serve(data_dir: &Path, token: &str) -> (tokio::process::Child, SocketAddr) {
+    spawn_serve_with(data_dir, token, &[]).await
+}
+
+/// As `spawn_serve`, with extra environment (an X display, say).
+pub async fn spawn_serve_with(
+    data_dir: &Path,
+    token: &str,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, SocketAddr) {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(otklik_bin())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("OTKLIK_API_TOKEN", token)
         .env("OTKLIK_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

@@ -287,7 +287,8 @@ mod tests {
         assert!(err(serial.clone().validated(3, &[])).starts_with("baud:"));
         serial.baud = None;
         assert!(
-            err(serial.clone().validated(3, std::slice::from_ref(&ok))).contains("already the input of desk")
+            err(serial.clone().validated(3, std::slice::from_ref(&ok)))
+                .contains("already the input of desk")
         );
         serial.path = Some("".into());
         assert!(err(serial.validated(3, &[])).starts_with("path:"));
