@@ -225,6 +225,8 @@ pub struct Filter {
     pub to: Option<Millis>,
     pub desk_id: Option<i64>,
     pub registrar_id: Option<i64>,
+    /// Only the ratings flagged as suspicious.
+    pub flagged_only: bool,
     pub after_id: Option<i64>,
     pub limit: i64,
 }
@@ -242,6 +244,7 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<RatingPage> {
         "SELECT {COLUMNS} FROM ratings r
          WHERE r.id > ?1 AND r.at >= ?2 AND r.at < ?3
            AND (?4 IS NULL OR r.desk_id = ?4) AND (?5 IS NULL OR r.registrar_id = ?5)
+           AND (NOT ?7 OR EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id))
          ORDER BY r.id LIMIT ?6"
     ))?;
     let items = stmt
@@ -253,6 +256,7 @@ pub fn list(conn: &Connection, f: &Filter) -> Result<RatingPage> {
                 f.desk_id,
                 f.registrar_id,
                 f.limit + 1,
+                f.flagged_only,
             ],
             from_row,
         )?

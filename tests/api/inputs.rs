@@ -424,6 +424,14 @@ async fn suspicious_top_ratings_are_flagged_kept_and_counted_apart() {
     let all = app.all_ratings().await;
     assert_eq!(all.len(), 9);
     assert_eq!(all.iter().filter(|r| !r["flag"].is_null()).count(), 2);
+    let (_, flagged) = app.get("/api/v1/ratings?flagged=true").await;
+    let reasons: Vec<_> = flagged["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["flag"].clone())
+        .collect();
+    assert_eq!(reasons, vec![json!("burst"), json!("no_session")]);
     let (_, board) = app.get("/api/v1/leaderboard").await;
     let a = board["entries"]
         .as_array()

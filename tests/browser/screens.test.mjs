@@ -49,6 +49,7 @@ test("desk panel, patient panel, display and console work together through the e
   const panel = await browser.newPage({ viewport });
   await panel.goto(`${otklik.base}/rate/${desk.id}`);
   const faces = panel.locator("button.face");
+  await faces.first().waitFor();
   assert.equal(await faces.count(), 3, "three faces on the default scale");
   const tapped = Date.now();
   await panel.locator('button.face[data-score="3"]').click();
@@ -78,7 +79,8 @@ test("desk panel, patient panel, display and console work together through the e
   const desk2 = (await otklik.api("GET", "/api/v1/desks"))[1];
   const boris = (await otklik.api("GET", "/api/v1/registrars")).find((r) => r.name === "Борис Петров");
   await otklik.api("POST", `/api/v1/desks/${desk2.id}/session`, { registrar_id: boris.id });
-  for (const score of [3, 3, 2, 3]) await otklik.api("POST", "/api/v1/ratings", { desk_id: desk2.id, score });
+  // Two top ratings only: a third within 20 s would be flagged as a burst.
+  for (const score of [3, 2, 3, 2]) await otklik.api("POST", "/api/v1/ratings", { desk_id: desk2.id, score });
   await display.waitForFunction((id) => document.querySelector(`tr[data-registrar="${id}"] .count`)?.textContent === "4", boris.id, { timeout: 5000 });
   await display.screenshot({ path: "output/display.png" });
 
@@ -121,6 +123,8 @@ test("desk panel, patient panel, display and console work together through the e
 
 test("the display rotates views, shows initials and hides registrars with too few ratings", async () => {
   const desk = (await otklik.api("GET", "/api/v1/desks"))[1];
+  // Ratings come faster than patients here; the burst rule has its own tests.
+  await otklik.api("PATCH", "/api/v1/settings", { suspicion_burst_count: 0 });
   const vera = await otklik.api("POST", "/api/v1/registrars", { name: "Вера Сергеевна Кузнецова" });
   await otklik.api("POST", `/api/v1/desks/${desk.id}/session`, { registrar_id: vera.id });
   await otklik.api("POST", "/api/v1/ratings", { desk_id: desk.id, score: 3 });
@@ -144,7 +148,7 @@ test("the display rotates views, shows initials and hides registrars with too fe
   await page.locator("main.board[data-view=desks]").waitFor({ timeout: 8000 });
   assert.match(await page.locator(`[data-desk="${desk.id}"]`).textContent(), /В\. С\. К\./);
   await page.screenshot({ path: "output/display-desks.png" });
-  await otklik.api("PATCH", "/api/v1/settings", { display_initials: false, display_hide_unranked: false, display_rotate_secs: 0, min_ratings: 1 });
+  await otklik.api("PATCH", "/api/v1/settings", { display_initials: false, display_hide_unranked: false, display_rotate_secs: 0, min_ratings: 1, suspicion_burst_count: 3 });
 });
 
 test("every route renders in Russian, English and Spanish", async () => {
@@ -169,4 +173,38 @@ test("every route renders in Russian, English and Spanish", async () => {
   await page.goto(`${otklik.base}/rate/1?lang=ru`);
   await page.getByText("Оцените").waitFor();
   await otklik.api("PATCH", "/api/v1/settings", { language: "ru" });
+});
+
+test("the console sets a desk's input, shows its device state and the suspicious ratings", async () => {
+  const desk = await otklik.api("POST", "/api/v1/desks", { name: "Окно 3" });
+  // A top rating while nobody works at the desk: flagged, kept, listed for the supervisor.
+  await otklik.api("POST", "/api/v1/ratings", { desk_id: desk.id, score: 3 });
+  const page = await browser.newPage({ viewport });
+  await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[type="password"]').fill("регистратура");
+  await page.getByRole("button", { name: "Войти" }).click();
+  await page.locator("[data-flagged]", { hasText: "никого не было на смене" }).waitFor();
+
+  const row = page.locator(`tr[data-input="${desk.id}"]`);
+  await row.getByRole("button", { name: "Настроить" }).click();
+  const form = page.locator(".input-form");
+  await form.locator('select[name="kind"]').selectOption("serial");
+  await form.locator('input[name="path"]').fill("/dev/otklik-test-no-such-port");
+  await form.getByRole("button", { name: "Сохранить" }).click();
+  // Not plugged in: the console says the desk waits for its device, and why.
+  await row.locator(".state.waiting").waitFor({ timeout: 10000 });
+  assert.match(await row.textContent(), /cannot open \/dev\/otklik-test-no-such-port/);
+  const saved = await otklik.api("GET", `/api/v1/desks/${desk.id}/input`);
+  assert.equal(saved.kind, "serial");
+  assert.equal(saved.path, "/dev/otklik-test-no-such-port");
+
+  // A bad setting is refused with the reason, and nothing changes.
+  await row.getByRole("button", { name: "Настроить" }).click();
+  await form.locator('select[name="kind"]').selectOption("keys");
+  await form.locator('input[name="keys"]').fill("F9 F10");
+  await form.getByRole("button", { name: "Сохранить" }).click();
+  await page.locator(".status.error", { hasText: "give one key per score" }).waitFor();
+  assert.equal((await otklik.api("GET", `/api/v1/desks/${desk.id}/input`)).kind, "serial");
+  await page.screenshot({ path: "output/admin-inputs.png", fullPage: true });
+  await otklik.api("PUT", `/api/v1/desks/${desk.id}/input`, { kind: "panel" });
 });

@@ -1,7 +1,7 @@
 // The supervisor console: registrars and desks, who is where now, today's live counts, contested
 // ratings, and the settings. Guarded by the console password; its login lives in this tab only.
 
-import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type Leaderboard, type Registrar, type Settings } from "./api";
+import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type DeskInput, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings } from "./api";
 import { h, levelBar } from "./dom";
 import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
 
@@ -68,6 +68,8 @@ function openConsole(main: HTMLElement) {
   const contests = h("section", { class: "card" });
   const people = h("section", { class: "card" });
   const settingsCard = h("section", { class: "card" });
+  const inputsCard = h("section", { class: "card" });
+  const flaggedCard = h("section", { class: "card" });
   const logout = h("button", { type: "button", class: "secondary" }, tr.logout);
   logout.addEventListener("click", async () => {
     await send("POST", "/api/v1/console/logout", {}).catch(() => {});
@@ -77,7 +79,7 @@ function openConsole(main: HTMLElement) {
   main.replaceChildren(
     h("header", {}, h("h1", {}, tr.admin), logout),
     status,
-    h("div", { class: "grid" }, today, desks, contests, people, settingsCard),
+    h("div", { class: "grid" }, today, desks, contests, flaggedCard, people, inputsCard, settingsCard),
   );
 
   const act = async (what: () => Promise<unknown>) => {
@@ -97,7 +99,15 @@ function openConsole(main: HTMLElement) {
     const lb = await getJson<Leaderboard>("/api/v1/leaderboard?period=today");
     today.replaceChildren(
       h("h2", {}, tr.todayLive),
-      h("p", { class: "figures" }, `${tr.total}: `, h("strong", { "data-testid": "admin-total" }, num(lb.totals.count)), ` · ${tr.satisfaction.toLowerCase()} `, h("strong", {}, percent(lb.totals.satisfaction))),
+      h(
+        "p",
+        { class: "figures" },
+        `${tr.total}: `,
+        h("strong", { "data-testid": "admin-total" }, num(lb.totals.count)),
+        ` · ${tr.satisfaction.toLowerCase()} `,
+        h("strong", {}, percent(lb.totals.satisfaction)),
+        lb.totals.flagged ? ` · ${tr.flagged.toLowerCase()}: ${num(lb.totals.flagged)}` : "",
+      ),
       levelBar(lb.totals.levels, lb.scale),
       h("ol", { class: "mini-board" }, ...lb.entries.map((e) => h("li", {}, `${e.name} — ${num(e.count)} · ${percent(e.satisfaction)}`))),
     );
@@ -244,6 +254,86 @@ function openConsole(main: HTMLElement) {
     settingsCard.replaceChildren(h("h2", {}, tr.settings), form);
   };
 
+  const drawInputs = async () => {
+    if (busy(inputsCard)) return;
+    const [list, states] = await Promise.all([getJson<Desk[]>("/api/v1/desks"), getJson<InputStatus[]>("/api/v1/inputs")]);
+    const settings = await Promise.all(list.map((d) => getJson<DeskInput>(`/api/v1/desks/${d.id}/input`)));
+    const rows = list.map((d, i) => {
+      const cfg = settings[i]!;
+      const st = states.find((x) => x.desk_id === d.id);
+      const state = st?.state ?? "ready";
+      const dot = h("span", { class: `state ${state}`, title: tr.states[state] ?? state });
+      const edit = h("button", { type: "button", class: "link" }, tr.setup);
+      const row = h(
+        "tr",
+        { "data-input": String(d.id) },
+        h("td", {}, d.name),
+        h("td", {}, dot, ` ${tr.kinds[cfg.kind]}`, cfg.kind === "keys" || cfg.kind === "serial" ? h("small", { class: "muted" }, ` ${st?.detail ?? ""}`) : null),
+        h("td", { class: "muted" }, tr.states[state] ?? state, st?.error ? h("div", { class: "error" }, st.error) : null),
+        h("td", {}, edit),
+      );
+      edit.addEventListener("click", () => row.after(inputForm(cfg)));
+      return row;
+    });
+    inputsCard.replaceChildren(h("h2", {}, tr.input), h("table", {}, ...rows));
+  };
+
+  const inputForm = (cfg: DeskInput) => {
+    const kind = h("select", { name: "kind", "aria-label": tr.input }, ...Object.entries(tr.kinds).map(([k, label]) => {
+      const o = h("option", { value: k }, label);
+      o.selected = k === cfg.kind;
+      return o;
+    }));
+    const keys = h("input", { name: "keys", value: (cfg.keys ?? []).join(" "), placeholder: "ctrl+alt+shift+Digit1 …", "aria-label": tr.keysHint, title: tr.keysHint });
+    const path = h("input", { name: "path", value: cfg.path ?? "", placeholder: "/dev/ttyACM0, COM3", "aria-label": tr.port });
+    const baud = h("input", { name: "baud", type: "number", value: String(cfg.baud ?? 9600), "aria-label": tr.baud });
+    const debounce = h("input", { name: "debounce_ms", type: "number", value: String(cfg.debounce_ms), "aria-label": tr.debounce });
+    const keysRow = h("label", {}, h("span", {}, tr.keysHint), keys);
+    const serialRow = h("div", { class: "inline" }, h("label", {}, h("span", {}, tr.port), path), h("label", {}, h("span", {}, tr.baud), baud));
+    const show = () => {
+      keysRow.hidden = kind.value !== "keys";
+      serialRow.hidden = kind.value !== "serial";
+    };
+    kind.addEventListener("change", show);
+    show();
+    const form = h("form", { class: "settings input-form" }, kind, keysRow, serialRow, h("label", {}, h("span", {}, tr.debounce), debounce), h("button", { type: "submit", class: "primary" }, tr.save));
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const body: Record<string, unknown> = { kind: kind.value, debounce_ms: Number(debounce.value) };
+      if (kind.value === "keys") body.keys = keys.value.split(/[\s,]+/).filter(Boolean);
+      if (kind.value === "serial") Object.assign(body, { path: path.value, baud: Number(baud.value) });
+      void act(async () => {
+        await send("PUT", `/api/v1/desks/${cfg.desk_id}/input`, body);
+        (document.activeElement as HTMLElement | null)?.blur();
+        form.remove();
+        void drawInputs();
+      });
+    });
+    return h("tr", {}, h("td", { colspan: "4" }, form));
+  };
+
+  const drawFlagged = async () => {
+    const lb = await getJson<Leaderboard>("/api/v1/leaderboard?period=today");
+    const page = await getJson<RatingPage>(`/api/v1/ratings?flagged=true&limit=100&from=${encodeURIComponent(lb.from)}`);
+    const names = new Map(lb.entries.map((e) => [e.registrar_id, e.name]));
+    const deskNames = new Map((await getJson<Desk[]>("/api/v1/desks")).map((d) => [d.id, d.name]));
+    const item = (r: Rating) => {
+      const dot = h("span", { class: "dot" });
+      dot.style.background = levelColor(r.score, r.scale);
+      return h(
+        "li",
+        { "data-flagged": String(r.id) },
+        dot,
+        ` ${dateTime(r.at)} · ${deskNames.get(r.desk_id) ?? r.desk_id} · ${r.registrar_id ? names.get(r.registrar_id) ?? "" : tr.nobodyAtDesk} — `,
+        h("em", { class: "flag" }, tr.flags[r.flag ?? ""] ?? r.flag),
+      );
+    };
+    flaggedCard.replaceChildren(
+      h("h2", {}, tr.flagged),
+      page.items.length ? h("ul", { class: "contests" }, ...page.items.reverse().map(item)) : h("p", { class: "muted" }, tr.noFlagged),
+    );
+  };
+
   const refresh = async (what: Set<string>) => {
     const jobs: Promise<unknown>[] = [];
     if (what.has("today")) jobs.push(drawToday());
@@ -251,6 +341,8 @@ function openConsole(main: HTMLElement) {
     if (what.has("people")) jobs.push(getJson<Registrar[]>("/api/v1/registrars").then(drawPeople));
     if (what.has("contests")) jobs.push(drawContests());
     if (what.has("settings")) jobs.push(drawSettings());
+    if (what.has("inputs")) jobs.push(drawInputs());
+    if (what.has("flagged")) jobs.push(drawFlagged());
     await Promise.all(jobs).catch((e) => {
       if (e instanceof ApiError && e.status === 401) {
         consoleToken.set(null);
@@ -258,15 +350,16 @@ function openConsole(main: HTMLElement) {
       }
     });
   };
-  const everything = () => new Set(["today", "desks", "people", "contests", "settings"]);
+  const everything = () => new Set(["today", "desks", "people", "contests", "settings", "inputs", "flagged"]);
   new Live({
     onState: () => {},
     onResync: () => void refresh(everything()),
     onEvent(name) {
       const what: Record<string, string[]> = {
-        leaderboard: ["today"],
+        leaderboard: ["today", "flagged"],
         session: ["desks", "people"],
-        desk: ["desks"],
+        desk: ["desks", "inputs"],
+        input: ["inputs"],
         registrar: ["people", "desks"],
         contest: ["contests"],
         correction: ["contests", "today"],
@@ -276,6 +369,8 @@ function openConsole(main: HTMLElement) {
     },
   });
   void refresh(everything());
+  // Devices come and go without events (a box unplugged): their state is polled.
+  window.setInterval(() => void refresh(new Set(["inputs"])), 5000);
 }
 
 function editableName(name: string, save: (n: string) => Promise<unknown>) {

@@ -8,6 +8,7 @@ export interface Entry {
   satisfaction: number;
   score: number;
   rank: number | null;
+  flagged: number;
 }
 
 export interface Leaderboard {
@@ -17,7 +18,7 @@ export interface Leaderboard {
   scale: number;
   min_ratings: number;
   entries: Entry[];
-  totals: { count: number; levels: number[]; satisfaction: number; unassigned: number };
+  totals: { count: number; levels: number[]; satisfaction: number; unassigned: number; flagged: number };
 }
 
 export interface Rating {
@@ -30,6 +31,25 @@ export interface Rating {
   registrar_id: number | null;
   session_id: number | null;
   annulled: boolean;
+  flag: "burst" | "no_session" | null;
+}
+
+export interface DeskInput {
+  desk_id: number;
+  kind: "panel" | "keys" | "serial" | "api";
+  keys?: string[];
+  path?: string;
+  baud?: number;
+  debounce_ms: number;
+}
+
+export interface InputStatus {
+  desk_id: number;
+  kind: string;
+  state: "connected" | "ready" | "waiting" | "error";
+  detail: string;
+  last_event: string | null;
+  error: string | null;
 }
 
 export interface Desk {
@@ -144,7 +164,7 @@ export interface LiveHandlers {
   onResync(): void;
 }
 
-const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest"];
+const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest", "input"];
 /** The server pings every 10 s; silence for longer means the connection is dead even if the socket is not. */
 const SILENCE_MS = 25_000;
 
@@ -210,4 +230,9 @@ export class Live {
     window.clearTimeout(this.watchdog);
     this.source?.close();
   }
+}
+
+export interface RatingPage {
+  items: Rating[];
+  next_after_id: number | null;
 }

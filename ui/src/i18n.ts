@@ -99,6 +99,17 @@ const ru = {
   score: "Оценка",
   comment: "Комментарий",
   when: "Когда",
+  input: "Источник оценок",
+  kinds: { panel: "Панель пациента", keys: "Пульт (клавиши)", serial: "Кнопочный блок (COM-порт)", api: "Только API" } as Record<string, string>,
+  states: { connected: "подключено", ready: "готово", waiting: "ждёт устройство", error: "ошибка" } as Record<string, string>,
+  keysHint: "Клавиши по оценкам, от худшей к лучшей, через пробел",
+  port: "Порт",
+  baud: "Скорость",
+  debounce: "Антидребезг, мс",
+  flagged: "Подозрительные оценки сегодня",
+  noFlagged: "Подозрительных оценок нет",
+  flags: { burst: "слишком часто подряд", no_session: "никого не было на смене" } as Record<string, string>,
+  setup: "Настроить",
 };
 
 export type Dict = typeof ru;
@@ -199,6 +210,17 @@ const en: Dict = {
   score: "Rating",
   comment: "Comment",
   when: "When",
+  input: "Rating input",
+  kinds: { panel: "Patient panel", keys: "Remote (keys)", serial: "Button box (serial port)", api: "API only" },
+  states: { connected: "connected", ready: "ready", waiting: "waiting for the device", error: "error" },
+  keysHint: "Keys per score, worst to best, separated by spaces",
+  port: "Port",
+  baud: "Baud",
+  debounce: "Debounce, ms",
+  flagged: "Suspicious ratings today",
+  noFlagged: "No suspicious ratings",
+  flags: { burst: "too many in a row", no_session: "nobody was on shift" },
+  setup: "Set up",
 };
 
 const es: Dict = {
@@ -297,6 +319,17 @@ const es: Dict = {
   score: "Valoración",
   comment: "Comentario",
   when: "Cuándo",
+  input: "Origen de las valoraciones",
+  kinds: { panel: "Panel del paciente", keys: "Mando (teclas)", serial: "Caja de botones (puerto serie)", api: "Solo API" },
+  states: { connected: "conectado", ready: "listo", waiting: "esperando el dispositivo", error: "error" },
+  keysHint: "Teclas por valoración, de peor a mejor, separadas por espacios",
+  port: "Puerto",
+  baud: "Velocidad",
+  debounce: "Antirrebote, ms",
+  flagged: "Valoraciones sospechosas de hoy",
+  noFlagged: "No hay valoraciones sospechosas",
+  flags: { burst: "demasiadas seguidas", no_session: "nadie estaba de turno" },
+  setup: "Configurar",
 };
 
 export type Lang = "ru" | "en" | "es";

@@ -39,6 +39,8 @@ pub struct RatingsQuery {
     pub to: Option<String>,
     pub desk_id: Option<i64>,
     pub registrar_id: Option<i64>,
+    /// `true`: only ratings flagged as suspicious.
+    pub flagged: Option<bool>,
     /// The `next_after_id` of the previous page.
     pub after_id: Option<i64>,
     /// Page size, 1 to 1000 (default 100).
@@ -94,6 +96,7 @@ pub async fn list_ratings(
             .transpose()?,
         desk_id: q.desk_id,
         registrar_id: q.registrar_id,
+        flagged_only: q.flagged.unwrap_or(false),
         after_id: q.after_id,
         limit,
     };
