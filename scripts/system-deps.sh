@@ -8,6 +8,7 @@ packages=(
   libasound2-dev libclang-dev libssl-dev
   xvfb xauth xdotool socat chromium sqlite3 nodejs npm
   webkit2gtk-driver dbus openbox wmctrl
+  libopus-dev opus-tools espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins
 )
 
 missing=()

@@ -13,8 +13,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
-# The serial tests need socat, which ensure_system installed: a missing one is a failure here.
-OTKLIK_REQUIRE_SOCAT=1 cargo test --workspace --locked
+# The serial and microphone tests need socat, PulseAudio, espeak-ng, sox and opus-tools, which
+# ensure_system installed: a missing one is a failure here, not a quiet skip.
+OTKLIK_REQUIRE_SOCAT=1 OTKLIK_REQUIRE_AUDIO=1 cargo test --workspace --locked
 echo "== browser tests"
 cargo build -p otklik --locked
 "$ROOT/tests/browser/run.sh" "$ROOT/target/debug/otklik"

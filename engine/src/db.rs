@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "inputs",
         include_str!("../../migrations/0003_inputs.sql"),
     ),
+    (
+        4,
+        "evidence",
+        include_str!("../../migrations/0004_evidence.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

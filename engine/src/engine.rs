@@ -17,6 +17,7 @@ use crate::access::{self, Guard};
 use crate::db::{self, ReadPool};
 use crate::error::{Error, Result};
 use crate::events::EventHub;
+use crate::evidence::recorder::{ClipTimes, Recorder};
 use crate::inputs::{self, Inputs, Press};
 use crate::leaderboard;
 use crate::settings::{Settings, SettingsPatch};
@@ -47,6 +48,8 @@ pub struct Engine {
     /// Button remotes and serial boxes, each on its own thread.
     pub inputs: Inputs,
     presses: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Press>>>,
+    /// Photos and clips around ratings, at desks that collect them.
+    pub evidence: Recorder,
     pub started_at: Millis,
 }
 
@@ -78,6 +81,7 @@ impl Engine {
             panel_taps: Mutex::default(),
             inputs: Inputs::new(sink),
             presses: Mutex::new(Some(presses)),
+            evidence: Recorder::new(data_dir.to_path_buf()),
             started_at: now_ms(),
         }))
     }
@@ -149,6 +153,47 @@ impl Engine {
         }
     }
 
+    /// Stores a rating from any source; its evidence (if the desk collects any) follows after
+    /// the commit, without holding up the answer.
+    pub async fn add_rating(
+        &self,
+        new: crate::ratings::NewRating,
+    ) -> Result<crate::ratings::Rating> {
+        let rules = self.rating_rules();
+        let rating = self
+            .writer
+            .write(move |ctx| crate::ratings::add(ctx, &new, rules))
+            .await?;
+        let (before, after) = {
+            let s = self.settings.read().expect("settings lock");
+            (s.audio_before_secs, s.audio_after_secs)
+        };
+        let at = crate::time::parse_rfc3339("at", &rating.at).unwrap_or_else(|_| now_ms());
+        self.evidence.on_rating(
+            &self.writer,
+            rating.id,
+            rating.desk_id,
+            at,
+            ClipTimes {
+                before_ms: Millis::from(before) * 1000,
+                after_ms: Millis::from(after) * 1000,
+            },
+        );
+        Ok(rating)
+    }
+
+    /// Deletes photos and clips past their retention (ratings stay); says so in the audit log.
+    pub async fn purge_media(&self, now: Millis) -> Result<crate::evidence::media::Purged> {
+        let (photo_days, audio_days) = {
+            let s = self.settings.read().expect("settings lock");
+            (s.photo_retention_days, s.audio_retention_days)
+        };
+        let dir = self.data_dir.clone();
+        self.writer
+            .write(move |ctx| crate::evidence::media::purge(ctx, &dir, photo_days, audio_days, now))
+            .await
+    }
+
     /// Starts the devices of every desk and the task that stores their presses. Needs a runtime.
     pub async fn start_inputs(self: &Arc<Self>) -> Result<()> {
         let Some(presses) = self.presses.lock().expect("presses lock").take() else {
@@ -157,6 +202,39 @@ impl Engine {
         let all = self.reads.read(inputs::config::load_all).await?;
         self.inputs.apply(all);
         tokio::spawn(ingest(self.clone(), presses));
+        for ev in self.reads.read(crate::evidence::config::load_all).await? {
+            self.open_evidence_devices(ev).await?;
+        }
+        Ok(())
+    }
+
+    /// Saves a desk's evidence setting and opens (or closes) its camera and microphone.
+    pub async fn set_evidence(
+        &self,
+        ev: crate::evidence::config::DeskEvidence,
+        actor: &'static str,
+    ) -> Result<crate::evidence::config::DeskEvidence> {
+        let saved = self
+            .writer
+            .write(move |ctx| crate::evidence::config::save(ctx, ev, actor))
+            .await?;
+        self.open_evidence_devices(saved.clone()).await?;
+        Ok(saved)
+    }
+
+    async fn open_evidence_devices(&self, ev: crate::evidence::config::DeskEvidence) -> Result<()> {
+        let desk_id = ev.desk_id;
+        let password = self
+            .reads
+            .read(move |c| crate::evidence::config::camera_password(c, desk_id))
+            .await?;
+        let s = self.settings();
+        // Opening a device may take a moment (a USB camera): off the async workers.
+        let devices =
+            tokio::task::spawn_blocking(move || crate::evidence::open_devices(&ev, password, &s))
+                .await
+                .map_err(|e| Error::CommitFailed(format!("cannot open the devices: {e}")))?;
+        self.evidence.set_devices(desk_id, devices);
         Ok(())
     }
 
@@ -268,6 +346,7 @@ impl Server {
             .local_addr()
             .map_err(|e| Error::io("cannot read the bound address", e))?;
         tokio::spawn(watch_leaderboard(engine.clone()));
+        tokio::spawn(purge_on_schedule(engine.clone()));
         engine.start_inputs().await?;
         let app = crate::api::router(engine.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -308,6 +387,21 @@ impl Server {
     }
 }
 
+/// The retention purge: shortly after start, then every hour.
+async fn purge_on_schedule(engine: Arc<Engine>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match engine.purge_media(now_ms()).await {
+            Ok(p) if p.photos + p.clips > 0 => {
+                tracing::info!(photos = p.photos, clips = p.clips, "old media purged")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%e, "the media purge failed"),
+        }
+    }
+}
+
 /// Stores the devices' presses, one at a time in the order they came, after the debounce.
 async fn ingest(engine: Arc<Engine>, mut presses: tokio::sync::mpsc::UnboundedReceiver<Press>) {
     let mut last_counted: HashMap<i64, Millis> = HashMap::new();
@@ -322,18 +416,13 @@ async fn ingest(engine: Arc<Engine>, mut presses: tokio::sync::mpsc::UnboundedRe
             continue;
         }
         last_counted.insert(p.desk_id, p.at);
-        let rules = engine.rating_rules();
         let new = crate::ratings::NewRating {
             desk_id: p.desk_id,
             score: p.score,
             source: Some(p.source.to_string()),
             at: Some(p.at),
         };
-        if let Err(e) = engine
-            .writer
-            .write(move |ctx| crate::ratings::add(ctx, &new, rules))
-            .await
-        {
+        if let Err(e) = engine.add_rating(new).await {
             tracing::warn!(desk = p.desk_id, %e, "a press could not be stored");
             engine.inputs.status.set(
                 p.desk_id,

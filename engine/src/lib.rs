@@ -10,6 +10,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod evidence;
 pub mod inputs;
 pub mod leaderboard;
 pub mod ledger;

@@ -60,6 +60,15 @@ pub struct Settings {
     /// (faster than patients come and go); 0 turns the rule off.
     pub suspicion_burst_count: u32,
     pub suspicion_burst_secs: u32,
+    /// Seconds of audio kept before a press, and recorded after it.
+    pub audio_before_secs: u32,
+    pub audio_after_secs: u32,
+    /// Days photos and audio are kept; the ratings themselves stay.
+    pub photo_retention_days: u32,
+    pub audio_retention_days: u32,
+    /// Photos are scaled down to this width and saved as JPEG of this quality.
+    pub photo_max_width: u32,
+    pub photo_quality: u32,
 }
 
 impl Default for Settings {
@@ -84,6 +93,12 @@ impl Default for Settings {
             kiosk_monitor: 2,
             suspicion_burst_count: 3,
             suspicion_burst_secs: 20,
+            audio_before_secs: 15,
+            audio_after_secs: 15,
+            photo_retention_days: 30,
+            audio_retention_days: 30,
+            photo_max_width: 640,
+            photo_quality: 70,
         }
     }
 }
@@ -107,6 +122,12 @@ pub struct SettingsPatch {
     pub kiosk_monitor: Option<i64>,
     pub suspicion_burst_count: Option<i64>,
     pub suspicion_burst_secs: Option<i64>,
+    pub audio_before_secs: Option<i64>,
+    pub audio_after_secs: Option<i64>,
+    pub photo_retention_days: Option<i64>,
+    pub audio_retention_days: Option<i64>,
+    pub photo_max_width: Option<i64>,
+    pub photo_quality: Option<i64>,
 }
 
 fn in_range(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<u32> {
@@ -207,6 +228,25 @@ impl Settings {
         }
         if let Some(secs) = patch.suspicion_burst_secs {
             s.suspicion_burst_secs = in_range("suspicion_burst_secs", secs, 1..=3600)?;
+        }
+        // The ring buffer holds `audio_before_secs`; 60 s of each is plenty for one conversation.
+        if let Some(v) = patch.audio_before_secs {
+            s.audio_before_secs = in_range("audio_before_secs", v, 0..=60)?;
+        }
+        if let Some(v) = patch.audio_after_secs {
+            s.audio_after_secs = in_range("audio_after_secs", v, 0..=60)?;
+        }
+        if let Some(v) = patch.photo_retention_days {
+            s.photo_retention_days = in_range("photo_retention_days", v, 1..=3650)?;
+        }
+        if let Some(v) = patch.audio_retention_days {
+            s.audio_retention_days = in_range("audio_retention_days", v, 1..=3650)?;
+        }
+        if let Some(v) = patch.photo_max_width {
+            s.photo_max_width = in_range("photo_max_width", v, 160..=1920)?;
+        }
+        if let Some(v) = patch.photo_quality {
+            s.photo_quality = in_range("photo_quality", v, 30..=95)?;
         }
         if let Some(m) = patch.kiosk_monitor {
             s.kiosk_monitor = in_range("kiosk_monitor", m, 1..=16)?;

@@ -4,6 +4,7 @@
 // 1920x1080 go to output/ (the README shows them).
 
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { after, before, test } from "node:test";
 import { Otklik, launchBrowser } from "./harness.mjs";
 
@@ -207,4 +208,34 @@ test("the console sets a desk's input, shows its device state and the suspicious
   assert.equal((await otklik.api("GET", `/api/v1/desks/${desk.id}/input`)).kind, "serial");
   await page.screenshot({ path: "output/admin-inputs.png", fullPage: true });
   await otklik.api("PUT", `/api/v1/desks/${desk.id}/input`, { kind: "panel" });
+
+  // Photos at this desk, from an IP camera on loopback (a JPEG Chromium made of this page).
+  const frame = await page.screenshot({ type: "jpeg", quality: 60 });
+  const camera = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "image/jpeg" });
+    res.end(frame);
+  });
+  await new Promise((r) => camera.listen(0, "127.0.0.1", r));
+  try {
+    const url = `http://127.0.0.1:${camera.address().port}/snapshot.jpg`;
+    await otklik.api("PUT", `/api/v1/desks/${desk.id}/evidence`, { photo: true, camera: { kind: "ip", url } });
+    await page.locator(`tr[data-evidence="${desk.id}"]`, { hasText: "Фото" }).waitFor({ timeout: 10000 });
+    await page.locator(".notice", { hasText: "ведётся фото- и аудиозапись" }).waitFor();
+    const rating = await otklik.api("POST", "/api/v1/ratings", { desk_id: desk.id, score: 1 });
+    for (let i = 0; i < 50; i++) {
+      const media = await otklik.api("GET", `/api/v1/ratings/${rating.id}/evidence`);
+      if (media.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const item = page.locator(`li[data-rating="${rating.id}"]`);
+    await item.getByRole("button", { name: "Показать" }).click();
+    const img = item.locator("img.evidence-photo");
+    await img.waitFor({ timeout: 10000 });
+    await page.waitForFunction((id) => document.querySelector(`li[data-rating="${id}"] img`)?.naturalWidth > 0, rating.id);
+    assert.equal(await img.evaluate((el) => el.naturalWidth), 640, "scaled to the photo_max_width setting");
+    await item.screenshot({ path: "output/admin-photo.png" });
+  } finally {
+    camera.close();
+    await otklik.api("PUT", `/api/v1/desks/${desk.id}/evidence`, { photo: false, camera: null });
+  }
 });

@@ -1,7 +1,7 @@
 // The supervisor console: registrars and desks, who is where now, today's live counts, contested
 // ratings, and the settings. Guarded by the console password; its login lives in this tab only.
 
-import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type DeskInput, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings } from "./api";
+import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type DeskEvidence, type DeskInput, type Media, mediaUrl, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings } from "./api";
 import { h, levelBar } from "./dom";
 import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
 
@@ -70,6 +70,8 @@ function openConsole(main: HTMLElement) {
   const settingsCard = h("section", { class: "card" });
   const inputsCard = h("section", { class: "card" });
   const flaggedCard = h("section", { class: "card" });
+  const evidenceCard = h("section", { class: "card" });
+  const recentCard = h("section", { class: "card" });
   const logout = h("button", { type: "button", class: "secondary" }, tr.logout);
   logout.addEventListener("click", async () => {
     await send("POST", "/api/v1/console/logout", {}).catch(() => {});
@@ -79,7 +81,7 @@ function openConsole(main: HTMLElement) {
   main.replaceChildren(
     h("header", {}, h("h1", {}, tr.admin), logout),
     status,
-    h("div", { class: "grid" }, today, desks, contests, flaggedCard, people, inputsCard, settingsCard),
+    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard),
   );
 
   const act = async (what: () => Promise<unknown>) => {
@@ -227,6 +229,7 @@ function openConsole(main: HTMLElement) {
       field(tr.initials, check("display_initials")),
       field(tr.hideUnranked, check("display_hide_unranked")),
       field(tr.lockout, text("panel_lockout_secs", "number")),
+      field(tr.retention, h("span", { class: "inline" }, text("photo_retention_days", "number"), text("audio_retention_days", "number"))),
       field(tr.kiosk, check("kiosk_display")),
       field(tr.kioskMonitor, text("kiosk_monitor", "number")),
       h("button", { type: "submit", class: "primary" }, tr.save),
@@ -312,6 +315,92 @@ function openConsole(main: HTMLElement) {
     return h("tr", {}, h("td", { colspan: "4" }, form));
   };
 
+  const drawEvidence = async () => {
+    if (busy(evidenceCard)) return;
+    const list = await getJson<Desk[]>("/api/v1/desks");
+    const configs = await Promise.all(list.map((d) => getJson<DeskEvidence>(`/api/v1/desks/${d.id}/evidence`)));
+    const rows = list.map((d, i) => {
+      const ev = configs[i]!;
+      const words = [ev.photo ? tr.photo : "", ev.audio ? tr.audio : ""].filter(Boolean).join(" + ") || tr.evidenceOff;
+      const edit = h("button", { type: "button", class: "link" }, tr.setup);
+      const row = h("tr", { "data-evidence": String(d.id) }, h("td", {}, d.name), h("td", {}, words), h("td", {}, edit));
+      edit.addEventListener("click", () => row.after(evidenceForm(ev)));
+      return row;
+    });
+    const anyOn = configs.some((c) => c.photo || c.audio);
+    evidenceCard.replaceChildren(h("h2", {}, tr.evidence), ...(anyOn ? [h("p", { class: "notice" }, tr.notice)] : []), h("table", {}, ...rows));
+  };
+
+  const evidenceForm = (ev: DeskEvidence) => {
+    const check = (name: string, on: boolean) => {
+      const c = h("input", { type: "checkbox", name });
+      c.checked = on;
+      return c;
+    };
+    const photo = check("photo", ev.photo);
+    const audio = check("audio", ev.audio);
+    const ip = ev.camera?.kind === "ip" ? ev.camera : null;
+    const url = h("input", { name: "url", value: ip?.url ?? "", placeholder: "http://10.0.0.20/snapshot.jpg", "aria-label": tr.cameraIp });
+    const user = h("input", { name: "user", value: ip?.user ?? "", "aria-label": tr.user, placeholder: tr.user });
+    const password = h("input", { name: "password", type: "password", placeholder: ip?.has_password ? "••••••" : tr.password, "aria-label": tr.password });
+    const usb = h("input", { name: "usb", type: "number", value: ev.camera?.kind === "usb" ? String(ev.camera.index) : "", "aria-label": tr.cameraUsb });
+    const mic = h("input", { name: "microphone", value: ev.microphone ?? "", "aria-label": tr.microphone });
+    const form = h(
+      "form",
+      { class: "settings evidence-form" },
+      h("label", {}, h("span", {}, tr.photo), photo),
+      h("label", {}, h("span", {}, tr.cameraIp), url),
+      h("div", { class: "inline" }, user, password),
+      h("label", {}, h("span", {}, tr.cameraUsb), usb),
+      h("label", {}, h("span", {}, tr.audio), audio),
+      h("label", {}, h("span", {}, tr.microphone), mic),
+      h("button", { type: "submit", class: "primary" }, tr.save),
+    );
+    form.addEventListener("submit", (ev2) => {
+      ev2.preventDefault();
+      const camera = url.value.trim()
+        ? { kind: "ip", url: url.value.trim(), user: user.value.trim() || null, ...(password.value ? { password: password.value } : {}) }
+        : usb.value !== ""
+          ? { kind: "usb", index: Number(usb.value) }
+          : null;
+      void act(async () => {
+        await send("PUT", `/api/v1/desks/${ev.desk_id}/evidence`, { photo: photo.checked, audio: audio.checked, camera, microphone: mic.value.trim() || null });
+        (document.activeElement as HTMLElement | null)?.blur();
+        form.remove();
+        void drawEvidence();
+      });
+    });
+    return h("tr", {}, h("td", { colspan: "3" }, form));
+  };
+
+  const showEvidence = async (r: Rating, into: HTMLElement) => {
+    const media = await getJson<Media[]>(`/api/v1/ratings/${r.id}/evidence`);
+    into.replaceChildren();
+    for (const m of media) {
+      if (m.state !== "saved" || !m.url) {
+        into.append(h("p", { class: "muted" }, `${m.kind === "photo" ? tr.photo : tr.audio}: ${m.state === "purged" ? tr.purged : tr.missing}${m.reason ? ` (${m.reason})` : ""}`));
+        continue;
+      }
+      const src = await mediaUrl(m.url);
+      into.append(m.kind === "photo" ? h("img", { src, class: "evidence-photo", alt: tr.photo }) : h("audio", { src, controls: "", class: "evidence-audio" }));
+    }
+  };
+
+  const drawRecent = async () => {
+    if (busy(recentCard)) return;
+    const page = await getJson<RatingPage>("/api/v1/ratings?limit=1000");
+    const deskNames = new Map((await getJson<Desk[]>("/api/v1/desks")).map((d) => [d.id, d.name]));
+    const items = page.items.slice(-12).reverse().map((r) => {
+      const dot = h("span", { class: "dot" });
+      dot.style.background = levelColor(r.score, r.scale);
+      const box = h("div", { class: "evidence" });
+      const show = h("button", { type: "button", class: "link" }, tr.show);
+      show.addEventListener("click", () => void act(() => showEvidence(r, box)));
+      return h("li", { "data-rating": String(r.id) }, dot, ` ${dateTime(r.at)} · ${deskNames.get(r.desk_id) ?? r.desk_id} `, show, box);
+    });
+    recentCard.replaceChildren(h("h2", {}, tr.recent), h("ul", { class: "contests" }, ...items));
+  };
+
   const drawFlagged = async () => {
     const lb = await getJson<Leaderboard>("/api/v1/leaderboard?period=today");
     const page = await getJson<RatingPage>(`/api/v1/ratings?flagged=true&limit=100&from=${encodeURIComponent(lb.from)}`);
@@ -343,6 +432,8 @@ function openConsole(main: HTMLElement) {
     if (what.has("settings")) jobs.push(drawSettings());
     if (what.has("inputs")) jobs.push(drawInputs());
     if (what.has("flagged")) jobs.push(drawFlagged());
+    if (what.has("evidence")) jobs.push(drawEvidence());
+    if (what.has("recent")) jobs.push(drawRecent());
     await Promise.all(jobs).catch((e) => {
       if (e instanceof ApiError && e.status === 401) {
         consoleToken.set(null);
@@ -350,13 +441,14 @@ function openConsole(main: HTMLElement) {
       }
     });
   };
-  const everything = () => new Set(["today", "desks", "people", "contests", "settings", "inputs", "flagged"]);
+  const everything = () => new Set(["today", "desks", "people", "contests", "settings", "inputs", "flagged", "evidence", "recent"]);
   new Live({
     onState: () => {},
     onResync: () => void refresh(everything()),
     onEvent(name) {
       const what: Record<string, string[]> = {
-        leaderboard: ["today", "flagged"],
+        leaderboard: ["today", "flagged", "recent"],
+        evidence: ["evidence"],
         session: ["desks", "people"],
         desk: ["desks", "inputs"],
         input: ["inputs"],

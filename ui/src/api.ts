@@ -73,6 +73,14 @@ export interface Settings {
   panel_lockout_secs: number;
   kiosk_display: boolean;
   kiosk_monitor: number;
+  suspicion_burst_count: number;
+  suspicion_burst_secs: number;
+  audio_before_secs: number;
+  audio_after_secs: number;
+  photo_retention_days: number;
+  audio_retention_days: number;
+  photo_max_width: number;
+  photo_quality: number;
 }
 
 export interface Registrar {
@@ -164,7 +172,7 @@ export interface LiveHandlers {
   onResync(): void;
 }
 
-const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest", "input"];
+const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest", "input", "evidence", "media"];
 /** The server pings every 10 s; silence for longer means the connection is dead even if the socket is not. */
 const SILENCE_MS = 25_000;
 
@@ -235,4 +243,29 @@ export class Live {
 export interface RatingPage {
   items: Rating[];
   next_after_id: number | null;
+}
+
+export interface DeskEvidence {
+  desk_id: number;
+  photo: boolean;
+  camera: { kind: "usb"; index: number } | { kind: "ip"; url: string; user?: string | null; password?: string; has_password?: boolean } | null;
+  audio: boolean;
+  microphone: string | null;
+}
+
+export interface Media {
+  id: number;
+  kind: "photo" | "audio";
+  state: "saved" | "missing" | "purged";
+  reason: string | null;
+  url: string | null;
+  created_at: string;
+}
+
+/** A media file fetched with the console's login, as an object URL for <img> or <audio>. */
+export async function mediaUrl(path: string): Promise<string> {
+  const token = consoleToken.get();
+  const resp = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!resp.ok) throw new ApiError(resp.status, `${resp.status} ${resp.statusText}`);
+  return URL.createObjectURL(await resp.blob());
 }

@@ -173,8 +173,8 @@ pub struct Health {
     pub database: DatabaseHealth,
     /// Each desk's rating input: connected, waiting for its device, or in error.
     pub inputs: Vec<crate::inputs::InputStatus>,
-    /// Cameras and microphones, as they are configured.
-    pub devices: Vec<ComponentHealth>,
+    /// Cameras and microphones of the desks that collect evidence.
+    pub devices: Vec<crate::evidence::DeskDevice>,
     /// Telegram and email, as they are configured.
     pub channels: Vec<ComponentHealth>,
 }
@@ -206,11 +206,13 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let inputs = e.inputs.status.all();
+    let devices = e.evidence.states();
     let overall = if state != "ok" {
         state
     } else if inputs
         .iter()
         .any(|i| i.state == "error" || i.state == "waiting")
+        || devices.iter().any(|d| d.state.state != "connected")
     {
         "degraded"
     } else {
@@ -228,7 +230,7 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
             error,
         },
         inputs,
-        devices: Vec::new(),
+        devices,
         channels: Vec::new(),
     };
     (status, Json(health))

@@ -3,6 +3,7 @@
 
 mod console;
 mod error;
+mod evidence;
 mod inputs;
 mod live;
 mod panels;
@@ -39,6 +40,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         live::leaderboard, live::events, live::get_settings, live::patch_settings, live::audit, live::healthz,
         panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
         inputs::get_input, inputs::put_input, inputs::list_inputs,
+        evidence::get_evidence, evidence::put_evidence, evidence::rating_evidence, evidence::get_media, evidence::purge,
         console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
     ),
     modifiers(&BearerAuth),
@@ -81,6 +83,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/settings", axum::routing::patch(live::patch_settings))
         .route("/audit", get(live::audit))
         .route("/desks/{id}/input", axum::routing::put(inputs::put_input))
+        .route(
+            "/desks/{id}/evidence",
+            get(evidence::get_evidence).put(evidence::put_evidence),
+        )
+        .route("/ratings/{id}/evidence", get(evidence::rating_evidence))
+        .route("/media/{id}", get(evidence::get_media))
+        .route("/media/purge", post(evidence::purge))
         .route("/contests", get(console::list_contests))
         .route("/contests/{id}/decision", post(console::decide))
         .route("/console/logout", post(console::logout))

@@ -67,9 +67,8 @@ pub async fn tap(
     Id(desk_id): Id,
     ApiJson(body): ApiJson<TapBody>,
 ) -> ApiResult<(StatusCode, Json<Rating>)> {
-    let rules = e.rating_rules();
     // Check everything that can be wrong before the lock-out starts.
-    crate::scale::check_score(body.score, rules.levels)?;
+    crate::scale::check_score(body.score, e.scale())?;
     let desk = e.reads.read(move |c| roster::get_desk(c, desk_id)).await?;
     if !desk.active {
         return Err(Error::Conflict(format!("desk {desk_id} is deactivated")).into());
@@ -89,10 +88,7 @@ pub async fn tap(
         source: Some("panel".into()),
         at: None,
     };
-    let rating = e
-        .writer
-        .write(move |ctx| ratings::add(ctx, &new, rules))
-        .await?;
+    let rating = e.add_rating(new).await?;
     e.inputs.status.event(desk_id, now_ms());
     Ok((StatusCode::CREATED, Json(rating)))
 }

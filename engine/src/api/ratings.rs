@@ -65,11 +65,7 @@ pub async fn create_rating(
         source: body.source,
         at,
     };
-    let rules = e.rating_rules();
-    let rating = e
-        .writer
-        .write(move |ctx| ratings::add(ctx, &new, rules))
-        .await?;
+    let rating = e.add_rating(new).await?;
     Ok((StatusCode::CREATED, Json(rating)))
 }
 

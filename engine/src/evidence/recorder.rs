@@ -1,0 +1,201 @@
+//! What happens after a rating is stored at a desk that collects evidence: the photo nearest the
+//! press is taken at once; the clip is cut when its "after" part has been recorded. Ratings close
+//! together at one desk share one clip, stretched to cover them all, rather than multiplying
+//! recordings. Everything here runs after the rating's commit and never holds it up.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::evidence::media::{self, NewMedia};
+use crate::evidence::{Camera, Microphone};
+use crate::time::{Millis, now_ms};
+use crate::writer::Writer;
+
+/// The longest clip, however many ratings keep stretching it.
+const MAX_CLIP_MS: Millis = 120_000;
+
+/// A desk's evidence devices, as its settings made them.
+#[derive(Clone, Default)]
+pub struct DeskDevices {
+    /// `Some(Err(reason))` when photos are on but the camera could not be set up.
+    pub camera: Option<std::result::Result<Arc<dyn Camera>, String>>,
+    pub microphone: Option<std::result::Result<Arc<dyn Microphone>, String>>,
+}
+
+struct PendingClip {
+    ratings: Vec<i64>,
+    from: Millis,
+    to: Millis,
+}
+
+pub struct Recorder {
+    data_dir: PathBuf,
+    devices: Mutex<HashMap<i64, DeskDevices>>,
+    pending: Arc<Mutex<HashMap<i64, PendingClip>>>,
+}
+
+/// What the recorder needs from the settings for one rating.
+#[derive(Clone, Copy)]
+pub struct ClipTimes {
+    pub before_ms: Millis,
+    pub after_ms: Millis,
+}
+
+impl Recorder {
+    pub fn new(data_dir: PathBuf) -> Recorder {
+        Recorder {
+            data_dir,
+            devices: Mutex::default(),
+            pending: Arc::default(),
+        }
+    }
+
+    /// Replaces a desk's devices (None: the desk collects nothing).
+    pub fn set_devices(&self, desk_id: i64, devices: Option<DeskDevices>) {
+        let mut all = self.devices.lock().expect("devices lock");
+        match devices {
+            Some(d) => all.insert(desk_id, d),
+            None => all.remove(&desk_id),
+        };
+    }
+
+    pub fn devices(&self) -> Vec<(i64, DeskDevices)> {
+        let mut v: Vec<_> = self
+            .devices
+            .lock()
+            .expect("devices lock")
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        v.sort_by_key(|d| d.0);
+        v
+    }
+
+    /// Starts collecting the evidence of a rating just stored. Returns at once.
+    pub fn on_rating(
+        &self,
+        writer: &Writer,
+        rating_id: i64,
+        desk_id: i64,
+        at: Millis,
+        times: ClipTimes,
+    ) {
+        let Some(devices) = self
+            .devices
+            .lock()
+            .expect("devices lock")
+            .get(&desk_id)
+            .cloned()
+        else {
+            return;
+        };
+        if let Some(camera) = devices.camera {
+            let (writer, dir) = (writer.clone(), self.data_dir.clone());
+            tokio::spawn(async move {
+                let outcome = match camera {
+                    Ok(cam) => tokio::task::spawn_blocking(move || cam.photo(at))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("the camera thread failed: {e}")))
+                        .and_then(|p| {
+                            save(&dir, "jpg", &p.jpeg)
+                                .map(|f| (f, "image/jpeg", p.jpeg.len() as i64))
+                        }),
+                    Err(reason) => Err(reason),
+                };
+                store(&writer, desk_id, "photo", vec![rating_id], outcome, None).await;
+            });
+        }
+        if let Some(mic) = devices.microphone {
+            let from = at - times.before_ms;
+            let to = at + times.after_ms;
+            let mut pending = self.pending.lock().expect("pending lock");
+            if let Some(p) = pending.get_mut(&desk_id)
+                && from <= p.to
+                && to - p.from <= MAX_CLIP_MS
+            {
+                // Overlaps the clip still being recorded: one longer clip for both.
+                p.ratings.push(rating_id);
+                p.to = p.to.max(to);
+                return;
+            }
+            pending.insert(
+                desk_id,
+                PendingClip {
+                    ratings: vec![rating_id],
+                    from,
+                    to,
+                },
+            );
+            drop(pending);
+            let (writer, dir, pending) =
+                (writer.clone(), self.data_dir.clone(), self.pending.clone());
+            tokio::spawn(async move {
+                // Wait for the end of the clip, which later ratings may push back.
+                let clip = loop {
+                    let due = pending
+                        .lock()
+                        .expect("pending lock")
+                        .get(&desk_id)
+                        .map(|p| p.to)
+                        .unwrap_or(to);
+                    let now = now_ms();
+                    if now >= due + 300 {
+                        break pending.lock().expect("pending lock").remove(&desk_id);
+                    }
+                    tokio::time::sleep(Duration::from_millis((due + 300 - now) as u64)).await;
+                };
+                let Some(clip) = clip else { return };
+                let span = (clip.from, clip.to);
+                let outcome = match mic {
+                    Ok(mic) => tokio::task::spawn_blocking(move || {
+                        let pcm = mic.clip(span.0, span.1)?;
+                        let ogg = super::audio::encode_ogg_opus(&pcm)?;
+                        save(&dir, "ogg", &ogg).map(|f| (f, "audio/ogg", ogg.len() as i64))
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(format!("the audio thread failed: {e}"))),
+                    Err(reason) => Err(reason),
+                };
+                store(&writer, desk_id, "audio", clip.ratings, outcome, Some(span)).await;
+            });
+        }
+    }
+}
+
+fn save(dir: &std::path::Path, ext: &str, bytes: &[u8]) -> std::result::Result<String, String> {
+    let name = media::new_file_name(ext);
+    media::write_file(dir, &name, bytes).map_err(|e| e.to_string())?;
+    Ok(name)
+}
+
+async fn store(
+    writer: &Writer,
+    desk_id: i64,
+    kind: &'static str,
+    ratings: Vec<i64>,
+    outcome: std::result::Result<(String, &'static str, i64), String>,
+    span: Option<(Millis, Millis)>,
+) {
+    if let Err(reason) = &outcome {
+        tracing::warn!(desk_id, kind, %reason, "evidence missing");
+    }
+    let result = writer
+        .write(move |ctx| {
+            media::insert(
+                ctx,
+                &NewMedia {
+                    desk_id,
+                    kind,
+                    ratings: &ratings,
+                    outcome,
+                    span,
+                },
+            )
+        })
+        .await;
+    if let Err(e) = result {
+        tracing::error!(%e, desk_id, kind, "cannot record evidence");
+    }
+}
