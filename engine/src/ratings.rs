@@ -182,9 +182,14 @@ fn suspicion(conn: &Connection, r: &Link<'_>, rules: Rules) -> Result<Option<&'s
         // Top ratings at this desk in the window ending with this one, this one included.
         let n: i64 = conn
             .prepare_cached(
-                "SELECT COUNT(*) FROM ratings WHERE desk_id = ?1 AND at > ?2 AND at <= ?3 AND score = scale",
+                // Counting stops at the threshold, so a busy desk's history is not scanned.
+                "SELECT COUNT(*) FROM (SELECT 1 FROM ratings
+                 WHERE desk_id = ?1 AND at > ?2 AND at <= ?3 AND score = scale LIMIT ?4)",
             )?
-            .query_row((r.desk_id, r.at - rules.burst_ms, r.at), |row| row.get(0))?;
+            .query_row(
+                (r.desk_id, r.at - rules.burst_ms, r.at, rules.burst_count),
+                |row| row.get(0),
+            )?;
         if n >= i64::from(rules.burst_count) {
             return Ok(Some("burst"));
         }

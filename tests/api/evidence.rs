@@ -279,6 +279,11 @@ async fn ratings_close_together_share_one_clip_and_a_dead_microphone_is_noted() 
     );
 
     let r1 = app.rate(desk, 1).await;
+    // Answered while the clip's "after" second is still being recorded: audio never delays it.
+    let (_, none_yet) = app
+        .get(&format!("/api/v1/ratings/{}/evidence", r1["id"]))
+        .await;
+    assert_eq!(none_yet, json!([]));
     let r2 = app.rate(desk, 1).await;
     let m1 = evidence_of(&app, &r1, 1).await;
     let m2 = evidence_of(&app, &r2, 1).await;

@@ -319,11 +319,15 @@ function openConsole(main: HTMLElement) {
     if (busy(evidenceCard)) return;
     const list = await getJson<Desk[]>("/api/v1/desks");
     const configs = await Promise.all(list.map((d) => getJson<DeskEvidence>(`/api/v1/desks/${d.id}/evidence`)));
+    const health = await getJson<{ devices: { desk_id: number; kind: string; state: string; detail: string; error: string | null }[] }>("/healthz").catch(() => ({ devices: [] }));
     const rows = list.map((d, i) => {
       const ev = configs[i]!;
       const words = [ev.photo ? tr.photo : "", ev.audio ? tr.audio : ""].filter(Boolean).join(" + ") || tr.evidenceOff;
       const edit = h("button", { type: "button", class: "link" }, tr.setup);
-      const row = h("tr", { "data-evidence": String(d.id) }, h("td", {}, d.name), h("td", {}, words), h("td", {}, edit));
+      const devices = health.devices
+        .filter((x) => x.desk_id === d.id)
+        .map((x) => h("div", { class: "device" }, h("span", { class: `state ${x.state}`, title: tr.states[x.state] ?? x.state }), ` ${x.kind === "camera" ? tr.camera : tr.microphone.split(" (")[0]}: ${tr.states[x.state] ?? x.state}`, x.error ? h("div", { class: "error" }, x.error) : null));
+      const row = h("tr", { "data-evidence": String(d.id) }, h("td", {}, d.name), h("td", {}, words, ...devices), h("td", {}, edit));
       edit.addEventListener("click", () => row.after(evidenceForm(ev)));
       return row;
     });
@@ -462,7 +466,7 @@ function openConsole(main: HTMLElement) {
   });
   void refresh(everything());
   // Devices come and go without events (a box unplugged): their state is polled.
-  window.setInterval(() => void refresh(new Set(["inputs"])), 5000);
+  window.setInterval(() => void refresh(new Set(["inputs", "evidence"])), 5000);
 }
 
 function editableName(name: string, save: (n: string) => Promise<unknown>) {
