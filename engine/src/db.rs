@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "evidence",
         include_str!("../../migrations/0004_evidence.sql"),
     ),
+    (
+        5,
+        "reports",
+        include_str!("../../migrations/0005_reports.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

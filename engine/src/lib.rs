@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod leaderboard;
 pub mod ledger;
 pub mod ratings;
+pub mod reports;
 pub mod roster;
 pub mod scale;
 pub mod sessions;

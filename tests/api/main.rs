@@ -10,5 +10,6 @@ mod inputs;
 mod leaderboard;
 mod migrations;
 mod panels;
+mod reports;
 mod sessions;
 mod sse;

@@ -152,6 +152,19 @@ fn missing_field(msg: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
+/// serde_urlencoded names the parameter at fault only in its message:
+/// "Failed to deserialize query string: period: unknown variant `year`, ...".
+fn query_field(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("Failed to deserialize query string: ")?;
+    if let Some(f) = missing_field(rest) {
+        return Some(f);
+    }
+    let (name, _) = rest.split_once(": ")?;
+    name.bytes()
+        .all(|b| b.is_ascii_lowercase() || b == b'_')
+        .then(|| name.to_string())
+}
+
 /// A numeric id in the path; anything else is a 400 naming it.
 pub struct Id(pub i64);
 
@@ -184,7 +197,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|q| ApiQuery(q.0))
             .map_err(|e: QueryRejection| {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text())
+                let text = e.body_text();
+                let err = ApiError::new(StatusCode::BAD_REQUEST, "bad_query", &text);
+                match query_field(&text) {
+                    Some(f) => err.field(f),
+                    None => err,
+                }
             })
     }
 }
@@ -220,5 +238,14 @@ mod tests {
             Some("desk_id")
         );
         assert_eq!(missing_field("expected value"), None);
+        assert_eq!(
+            query_field("Failed to deserialize query string: period: unknown variant `year`")
+                .as_deref(),
+            Some("period")
+        );
+        assert_eq!(
+            query_field("Failed to deserialize query string: invalid digit found in string"),
+            None
+        );
     }
 }

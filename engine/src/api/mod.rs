@@ -8,6 +8,7 @@ mod inputs;
 mod live;
 mod panels;
 mod ratings;
+mod reports;
 mod roster;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         live::leaderboard, live::events, live::get_settings, live::patch_settings, live::audit, live::healthz,
         panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
         inputs::get_input, inputs::put_input, inputs::list_inputs,
+        reports::report,
         evidence::get_evidence, evidence::put_evidence, evidence::rating_evidence, evidence::get_media, evidence::purge,
         console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
     ),
@@ -90,6 +92,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/ratings/{id}/evidence", get(evidence::rating_evidence))
         .route("/media/{id}", get(evidence::get_media))
         .route("/media/purge", post(evidence::purge))
+        .route("/reports", get(reports::report))
         .route("/contests", get(console::list_contests))
         .route("/contests/{id}/decision", post(console::decide))
         .route("/console/logout", post(console::logout))

@@ -1,0 +1,293 @@
+//! The report over a period: per registrar, per desk, per hour of the week, per day, with the
+//! change against the previous period of the same length. Read from the hourly roll-ups (see
+//! migrations/0005_reports.sql), so a year costs thousands of rows, not millions. Hours and days
+//! are the clinic's local ones (DST included); buckets are whole UTC hours, exact for every zone
+//! with a whole-hour offset.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, TimeZone, Timelike};
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::Result;
+use crate::scale::normalize;
+use crate::time::{Millis, Span, to_rfc3339};
+
+const HOUR: Millis = 3_600_000;
+
+/// Counts and shares of one group of ratings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Figures {
+    /// Ratings that count: neither annulled nor flagged.
+    pub count: u64,
+    /// Per level of the current scale, lowest first.
+    pub levels: Vec<u64>,
+    /// Share of top ratings, 0..1.
+    pub satisfaction: f64,
+    /// Share of top minus share of bottom ratings, -1..1.
+    pub net: f64,
+    /// Suspicious ratings, counted apart.
+    pub flagged: u64,
+    pub annulled: u64,
+}
+
+impl Figures {
+    fn new(levels: u8) -> Figures {
+        Figures {
+            levels: vec![0; usize::from(levels)],
+            ..Figures::default()
+        }
+    }
+
+    fn add(&mut self, level: usize, state: &str, n: u64) {
+        match state {
+            "ok" => {
+                self.count += n;
+                self.levels[level] += n;
+            }
+            "flagged" => self.flagged += n,
+            _ => self.annulled += n,
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.count > 0 {
+            let c = self.count as f64;
+            let top = *self.levels.last().unwrap_or(&0) as f64;
+            let bottom = *self.levels.first().unwrap_or(&0) as f64;
+            self.satisfaction = top / c;
+            self.net = (top - bottom) / c;
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Group {
+    /// The registrar's or desk's id (0: ratings with nobody at the desk).
+    pub id: i64,
+    pub name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// The same group over the previous period of the same length.
+    pub previous: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HourCell {
+    /// 1 = Monday … 7 = Sunday, in the clinic's time zone.
+    pub weekday: u32,
+    pub hour: u32,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Day {
+    /// The clinic's local date, `2026-11-23`.
+    pub date: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Report {
+    pub from: String,
+    pub to: String,
+    pub previous_from: String,
+    pub previous_to: String,
+    pub timezone: String,
+    /// Levels of the current scale; older ratings are mapped onto it.
+    pub scale: u8,
+    pub registrar_id: Option<i64>,
+    pub desk_id: Option<i64>,
+    pub totals: Figures,
+    pub previous: Figures,
+    pub registrars: Vec<Group>,
+    pub desks: Vec<Group>,
+    /// Only the hours of the week that had ratings.
+    pub hours: Vec<HourCell>,
+    /// Every day of the period, empty ones included (a trend needs its gaps).
+    pub days: Vec<Day>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Filter {
+    pub registrar_id: Option<i64>,
+    pub desk_id: Option<i64>,
+}
+
+struct Row {
+    hour: i64,
+    desk: i64,
+    registrar: i64,
+    level: usize,
+    state: String,
+    n: u64,
+}
+
+fn rows(conn: &Connection, span: Span, f: Filter, levels: u8) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT hour, desk_id, registrar_id, score, scale, state, SUM(n) FROM rating_hourly
+         WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR registrar_id = ?3) AND (?4 IS NULL OR desk_id = ?4)
+         GROUP BY hour, desk_id, registrar_id, score, scale, state HAVING SUM(n) > 0",
+    )?;
+    let rows = stmt.query_map(
+        rusqlite::params![
+            span.from.div_euclid(HOUR),
+            (span.to + HOUR - 1).div_euclid(HOUR),
+            f.registrar_id,
+            f.desk_id
+        ],
+        |r| {
+            let score: u8 = r.get(3)?;
+            let scale: u8 = r.get(4)?;
+            Ok(Row {
+                hour: r.get(0)?,
+                desk: r.get(1)?,
+                registrar: r.get(2)?,
+                level: usize::from(normalize(score, scale, levels)) - 1,
+                state: r.get(5)?,
+                n: r.get::<_, i64>(6)? as u64,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn names(conn: &Connection, table: &str) -> Result<BTreeMap<i64, String>> {
+    let mut stmt = conn.prepare(&format!("SELECT id, name FROM {table}"))?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The report over `span` (and the span of the same length just before it).
+pub fn report(conn: &Connection, span: Span, f: Filter, tz: Tz, levels: u8) -> Result<Report> {
+    let len = span.to - span.from;
+    let prev_span = Span {
+        from: span.from - len,
+        to: span.from,
+    };
+    let current = rows(conn, span, f, levels)?;
+    let previous = rows(conn, prev_span, f, levels)?;
+    let registrar_names = names(conn, "registrars")?;
+    let desk_names = names(conn, "desks")?;
+
+    let mut totals = Figures::new(levels);
+    let mut prev_totals = Figures::new(levels);
+    let mut by_registrar: BTreeMap<i64, (Figures, Figures)> = BTreeMap::new();
+    let mut by_desk: BTreeMap<i64, (Figures, Figures)> = BTreeMap::new();
+    let mut by_hour: BTreeMap<(u32, u32), Figures> = BTreeMap::new();
+    let mut by_day: BTreeMap<String, Figures> = BTreeMap::new();
+    let empty = || (Figures::new(levels), Figures::new(levels));
+
+    // Every local day of the period, so the trend shows days without ratings too.
+    let mut day = span.from;
+    while day < span.to {
+        let local = tz.timestamp_millis_opt(day).single();
+        if let Some(local) = local {
+            by_day.insert(local.date_naive().to_string(), Figures::new(levels));
+        }
+        day += 24 * HOUR;
+    }
+
+    for r in &current {
+        totals.add(r.level, &r.state, r.n);
+        by_registrar
+            .entry(r.registrar)
+            .or_insert_with(empty)
+            .0
+            .add(r.level, &r.state, r.n);
+        by_desk
+            .entry(r.desk)
+            .or_insert_with(empty)
+            .0
+            .add(r.level, &r.state, r.n);
+        if let Some(local) = tz.timestamp_millis_opt(r.hour * HOUR).single() {
+            by_hour
+                .entry((local.weekday().number_from_monday(), local.hour()))
+                .or_insert_with(|| Figures::new(levels))
+                .add(r.level, &r.state, r.n);
+            by_day
+                .entry(local.date_naive().to_string())
+                .or_insert_with(|| Figures::new(levels))
+                .add(r.level, &r.state, r.n);
+        }
+    }
+    for r in &previous {
+        prev_totals.add(r.level, &r.state, r.n);
+        by_registrar
+            .entry(r.registrar)
+            .or_insert_with(empty)
+            .1
+            .add(r.level, &r.state, r.n);
+        by_desk
+            .entry(r.desk)
+            .or_insert_with(empty)
+            .1
+            .add(r.level, &r.state, r.n);
+    }
+    totals.finish();
+    prev_totals.finish();
+
+    let groups = |map: BTreeMap<i64, (Figures, Figures)>, names: &BTreeMap<i64, String>| {
+        let mut v: Vec<Group> = map
+            .into_iter()
+            .filter(|(_, (cur, _))| cur.count + cur.flagged + cur.annulled > 0)
+            .map(|(id, (mut figures, mut previous))| {
+                figures.finish();
+                previous.finish();
+                Group {
+                    name: names.get(&id).cloned().unwrap_or_default(),
+                    id,
+                    figures,
+                    previous,
+                }
+            })
+            .collect();
+        // Best first, then the most rated; the order a supervisor reads.
+        v.sort_by(|a, b| {
+            b.figures
+                .satisfaction
+                .total_cmp(&a.figures.satisfaction)
+                .then(b.figures.count.cmp(&a.figures.count))
+                .then(a.id.cmp(&b.id))
+        });
+        v
+    };
+    let days = by_day
+        .into_iter()
+        .map(|(date, mut figures)| {
+            figures.finish();
+            Day { date, figures }
+        })
+        .collect();
+    Ok(Report {
+        from: to_rfc3339(span.from),
+        to: to_rfc3339(span.to),
+        previous_from: to_rfc3339(prev_span.from),
+        previous_to: to_rfc3339(prev_span.to),
+        timezone: tz.name().to_string(),
+        scale: levels,
+        registrar_id: f.registrar_id,
+        desk_id: f.desk_id,
+        totals,
+        previous: prev_totals,
+        registrars: groups(by_registrar, &registrar_names),
+        desks: groups(by_desk, &desk_names),
+        hours: by_hour
+            .into_iter()
+            .map(|((weekday, hour), mut figures)| {
+                figures.finish();
+                HourCell {
+                    weekday,
+                    hour,
+                    figures,
+                }
+            })
+            .collect(),
+        days,
+    })
+}

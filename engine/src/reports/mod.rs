@@ -1,0 +1,5 @@
+//! Supervisor reports over any period, and their exports.
+
+pub mod export;
+pub mod figures;
+pub mod table;
