@@ -239,3 +239,27 @@ test("the console sets a desk's input, shows its device state and the suspicious
     await otklik.api("PUT", `/api/v1/desks/${desk.id}/evidence`, { photo: false, camera: null });
   }
 });
+
+test("the console's report shows the same figures as the API", async () => {
+  const page = await browser.newPage({ viewport });
+  await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[type="password"]').fill("регистратура");
+  await page.getByRole("button", { name: "Войти" }).click();
+  const form = page.locator(".report-form");
+  await form.waitFor();
+  const from = await form.locator('input[name="from"]').inputValue();
+  const to = await form.locator('input[name="to"]').inputValue();
+  await form.getByRole("button", { name: "Показать" }).click();
+  const totals = page.locator('[data-testid="report-totals"]');
+  await totals.waitFor();
+  // The page asks for local midnights; ask the API the same.
+  const start = await page.evaluate((d) => new Date(`${d}T00:00:00`).toISOString(), from);
+  const end = await page.evaluate((d) => { const e = new Date(`${d}T00:00:00`); e.setDate(e.getDate() + 1); return e.toISOString(); }, to);
+  const report = await otklik.api("GET", `/api/v1/reports?from=${encodeURIComponent(start)}&to=${encodeURIComponent(end)}`);
+  assert.ok(report.totals.count > 0, JSON.stringify(report.totals));
+  assert.match(await totals.textContent(), new RegExp(`Всего оценок: ${report.totals.count}\\b`));
+  const rows = page.locator('.report-table').first().locator("tr[data-id]");
+  assert.equal(await rows.count(), report.registrars.length);
+  assert.equal(await page.locator(".heat tr").count(), 8, "a header and seven weekdays");
+  await page.locator(".card.wide").screenshot({ path: "output/admin-report.png" });
+});

@@ -3,6 +3,7 @@
 
 import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type DeskEvidence, type DeskInput, type Media, mediaUrl, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings } from "./api";
 import { h, levelBar } from "./dom";
+import { reportsCard } from "./reports";
 import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
 
 interface ConsoleState {
@@ -72,6 +73,8 @@ function openConsole(main: HTMLElement) {
   const flaggedCard = h("section", { class: "card" });
   const evidenceCard = h("section", { class: "card" });
   const recentCard = h("section", { class: "card" });
+  const reportCard = h("section", { class: "card wide" });
+  reportsCard(reportCard);
   const logout = h("button", { type: "button", class: "secondary" }, tr.logout);
   logout.addEventListener("click", async () => {
     await send("POST", "/api/v1/console/logout", {}).catch(() => {});
@@ -81,7 +84,7 @@ function openConsole(main: HTMLElement) {
   main.replaceChildren(
     h("header", {}, h("h1", {}, tr.admin), logout),
     status,
-    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard),
+    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard, reportCard),
   );
 
   const act = async (what: () => Promise<unknown>) => {
