@@ -41,6 +41,22 @@ pub enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Fills a fresh data directory with a realistic demo history ending now: 6 desks, 12
+    /// registrars, shifts, ratings. Refuses a directory that already has a history.
+    Demo {
+        /// The directory to fill; required, so that demo ratings never land in a real installation
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Ratings in all
+        #[arg(long, default_value_t = 20_000)]
+        ratings: u64,
+        /// Days of history, today included
+        #[arg(long, default_value_t = 60)]
+        days: u32,
+        /// The same seed gives the same history (for the same moment)
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 pub fn init_logging() {
@@ -101,7 +117,77 @@ pub fn run(command: Command) -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
+        Command::Demo {
+            data_dir,
+            ratings,
+            days,
+            seed,
+        } => demo(
+            &data_dir,
+            &crate::demo::DemoOptions {
+                ratings,
+                days,
+                seed,
+                now: None,
+            },
+        ),
     }
+}
+
+/// `otklik demo`: fills the directory, saying how far it is every tenth of the way.
+fn demo(data_dir: &std::path::Path, opts: &crate::demo::DemoOptions) -> ExitCode {
+    use crate::demo::thousands;
+    let started = std::time::Instant::now();
+    let mut tenths_told = 0;
+    let filled = crate::demo::fill_with_progress(data_dir, opts, &mut |p| {
+        if p.written == 0 {
+            println!(
+                "Writing {} demo ratings over {} days into {}",
+                thousands(p.total),
+                opts.days,
+                data_dir.display()
+            );
+        } else if p.written < p.total && p.written * 10 >= p.total * (tenths_told + 1) {
+            tenths_told = p.written * 10 / p.total;
+            println!(
+                "written {} of {} ratings…",
+                thousands(p.written),
+                thousands(p.total)
+            );
+        }
+        let _ = std::io::stdout().flush();
+    });
+    let s = match filled {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    println!(
+        "Done in {:.1} s: {} desks, {} registrars, {} work sessions, {} ratings from {} to {} (time zone {}, scale 1..{})",
+        started.elapsed().as_secs_f64(),
+        s.desks,
+        s.registrars,
+        thousands(s.sessions),
+        thousands(s.ratings),
+        s.first_day,
+        s.last_day,
+        s.timezone,
+        s.scale
+    );
+    println!(
+        "  {} given while nobody was at the desk ({} flagged no_session), {} flagged burst, {} annulled, {} bad days",
+        thousands(s.unassigned),
+        thousands(s.flagged_no_session),
+        thousands(s.flagged_burst),
+        thousands(s.annulled),
+        s.bad_days
+    );
+    println!(
+        "  {}: {:.1} MB. See it with: otklik serve --data-dir {}",
+        s.db_path.display(),
+        s.db_bytes as f64 / 1e6,
+        data_dir.display()
+    );
+    ExitCode::SUCCESS
 }
 
 async fn serve(data_dir: PathBuf, listen: Option<SocketAddr>) -> ExitCode {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cli;
 pub mod contests;
 pub mod db;
+pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod events;

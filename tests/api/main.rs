@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod crash;
+mod demo;
 mod evidence;
 mod inputs;
 mod leaderboard;

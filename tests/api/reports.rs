@@ -164,6 +164,62 @@ async fn report_figures_match_a_hand_computed_data_set_across_a_dst_change() {
         .await;
     assert_eq!(fig(&r2["totals"]), (5, json!([2, 1, 2]), 0.4, 0.0, 1, 0));
 
+    // The same report as files: CSV of one table, XLSX of all, a printable PDF.
+    let q = "from=2025-10-26T00:00:00%2B02:00&to=2025-10-28T00:00:00%2B01:00";
+    let get = |path: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http
+                .get(app.url(&path))
+                .bearer_auth(&app.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let mime = resp.headers()["content-type"].to_str().unwrap().to_string();
+            (mime, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (mime, csv) = get(format!(
+        "/api/v1/reports/export?format=csv&table=registrars&{q}"
+    ))
+    .await;
+    assert!(mime.starts_with("text/csv"), "{mime}");
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.contains("Регистратор"), "{csv}");
+    // Name, count, levels 1..3, satisfaction, net, flagged, annulled, previous satisfaction.
+    assert!(
+        csv.lines().any(|l| l.starts_with("Анна,2,1,0,1,0.5")),
+        "{csv}"
+    );
+    let (_, xlsx) = get(format!("/api/v1/reports/export?format=xlsx&{q}")).await;
+    assert_eq!(&xlsx[..2], b"PK", "an XLSX is a zip");
+    let (mime, pdf) = get(format!("/api/v1/reports/export?format=pdf&{q}")).await;
+    assert_eq!(mime, "application/pdf");
+    let path = app.dir.path().join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Отчёт об оценках, 26.10.2025 – 27.10.2025"),
+        "{text}"
+    );
+    assert!(text.contains("Анна") && text.contains("Борис"), "{text}");
+    let (s, b) = app
+        .get(&format!(
+            "/api/v1/reports/export?format=csv&table=people&{q}"
+        ))
+        .await;
+    assert_eq!(
+        (s, &b["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("table"))
+    );
+
     // Bad requests are named.
     for (q, field) in [
         ("from=2025-10-26T00:00:00Z", "to"),

@@ -261,5 +261,8 @@ test("the console's report shows the same figures as the API", async () => {
   const rows = page.locator('.report-table').first().locator("tr[data-id]");
   assert.equal(await rows.count(), report.registrars.length);
   assert.equal(await page.locator(".heat tr").count(), 8, "a header and seven weekdays");
+  // The PDF export downloads through the console's login.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.locator('a[data-format="pdf"]').click()]);
+  assert.equal(download.suggestedFilename(), "otklik-report.pdf");
   await page.locator(".card.wide").screenshot({ path: "output/admin-report.png" });
 });

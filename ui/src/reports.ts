@@ -1,7 +1,7 @@
 // The console's reports: any period, filters, the same figures as GET /api/v1/reports, with a
 // trend, the per-registrar and per-desk tables and a heat map of the week.
 
-import { getJson, type Desk, type Registrar } from "./api";
+import { getJson, mediaUrl, type Desk, type Registrar } from "./api";
 import { h, levelBar } from "./dom";
 import { num, percent, t } from "./i18n";
 
@@ -121,6 +121,25 @@ function heat(hours: Report["hours"]) {
   return grid;
 }
 
+/** Downloads go through fetch: the files need the console's login, which a plain link lacks. */
+function exportLinks(q: URLSearchParams) {
+  const tr = t();
+  const link = (format: string, label: string) => {
+    const a = h("a", { href: "#", "data-format": format }, label);
+    a.addEventListener("click", async (ev) => {
+      ev.preventDefault();
+      const params = new URLSearchParams(q);
+      params.set("format", format);
+      const url = await mediaUrl(`/api/v1/reports/export?${params}`);
+      const save = h("a", { href: url, download: `otklik-report.${format}` });
+      save.click();
+      window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    });
+    return a;
+  };
+  return h("p", { class: "exports" }, `${tr.export}: `, link("csv", "CSV"), " · ", link("xlsx", "Excel"), " · ", link("pdf", "PDF"));
+}
+
 export function reportsCard(card: HTMLElement) {
   const tr = t();
   const today = new Date();
@@ -172,6 +191,7 @@ export function reportsCard(card: HTMLElement) {
         groupTable(tr.byDesk, tr.desk, r.desks, r.scale),
         h("h3", {}, tr.heat),
         heat(r.hours),
+        exportLinks(query()),
       );
     } catch (e) {
       out.replaceChildren(h("p", { class: "status error" }, `${tr.failed}${e instanceof Error ? e.message : e}`));

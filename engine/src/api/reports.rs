@@ -2,15 +2,19 @@
 //! system.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::Response;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiQuery, ApiResult, ErrorBody};
 use crate::error::Error;
 use crate::leaderboard::span_for;
 use crate::reports::figures::{self, Filter, Report};
+use crate::reports::{export, render};
 use crate::time::{PeriodName, now_ms, parse_rfc3339};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,6 +37,10 @@ pub async fn report(
     State(e): State<AppState>,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Json<Report>> {
+    Ok(Json(compute(&e, &q).await?))
+}
+
+async fn compute(e: &AppState, q: &ReportQuery) -> ApiResult<Report> {
     let from = q
         .from
         .as_deref()
@@ -69,9 +77,92 @@ pub async fn report(
         registrar_id: q.registrar_id,
         desk_id: q.desk_id,
     };
-    Ok(Json(
-        e.reads
-            .read(move |c| figures::report(c, span, filter, tz, s.scale))
-            .await?,
-    ))
+    Ok(e.reads
+        .read(move |c| figures::report(c, span, filter, tz, s.scale))
+        .await?)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable, with a chart).
+    pub format: ExportFormat,
+    /// For CSV: `registrars` (default), `desks`, `hours` or `days`.
+    pub table: Option<String>,
+    pub period: Option<PeriodName>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub registrar_id: Option<i64>,
+    pub desk_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+    Pdf,
+}
+
+/// The report as a file: CSV, XLSX or PDF, headings in the installation's language.
+#[utoipa::path(get, path = "/api/v1/reports/export", params(ExportQuery), security(("token" = [])),
+    responses((status = 200, description = "text/csv, XLSX or PDF"), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export(
+    State(e): State<AppState>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<Response> {
+    let rq = ReportQuery {
+        period: q.period,
+        from: q.from.clone(),
+        to: q.to.clone(),
+        registrar_id: q.registrar_id,
+        desk_id: q.desk_id,
+    };
+    let report = compute(&e, &rq).await?;
+    let s = e.settings();
+    let tz = s.tz();
+    let tables = render::tables(&report, s.language, tz);
+    let day = report.from.get(..10).unwrap_or("report").to_string();
+    let (bytes, mime, ext) = match q.format {
+        ExportFormat::Csv => {
+            let name = q.table.as_deref().unwrap_or("registrars");
+            let t = tables.iter().find(|t| t.name == name).ok_or_else(|| {
+                Error::invalid(
+                    "table",
+                    format!("'{name}' is not a table: registrars, desks, hours or days"),
+                )
+            })?;
+            (export::csv(t), "text/csv; charset=utf-8", "csv")
+        }
+        ExportFormat::Xlsx => {
+            let t = tables.clone();
+            let b = tokio::task::spawn_blocking(move || export::xlsx(&t))
+                .await
+                .map_err(|err| Error::CommitFailed(err.to_string()))?
+                .map_err(Error::CommitFailed)?;
+            (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx",
+            )
+        }
+        ExportFormat::Pdf => {
+            let title = render::title(&report, s.language, tz);
+            let charts = render::charts(&report, s.language);
+            let t = tables.clone();
+            let b = tokio::task::spawn_blocking(move || export::pdf(&title, &t, &charts))
+                .await
+                .map_err(|err| Error::CommitFailed(err.to_string()))?
+                .map_err(Error::CommitFailed)?;
+            (b, "application/pdf", "pdf")
+        }
+    };
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, mime)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"otklik-{day}.{ext}\""),
+        )
+        .body(Body::from(bytes))
+        .expect("a valid response"))
 }

@@ -2,4 +2,5 @@
 
 pub mod export;
 pub mod figures;
+pub mod render;
 pub mod table;
