@@ -211,9 +211,11 @@ pub fn fill_with_progress(
     }
     // Plenty of cache: the indexes' insertion points stay in memory.
     conn.pragma_update(None, "cache_size", -65_536)?;
-    // Foreign keys are checked once at the end instead of row by row: with them on, SQLite
-    // copies every page an insert touches to a statement journal first (so that a failed check
-    // could undo just that row), which made the fill several times slower.
+    // Each insert into `ratings` runs a trigger (the hourly roll-up), so SQLite keeps a
+    // statement journal to undo just that row if it fails. Once one statement's journal outgrows
+    // 64 KiB it moves to a temporary file for the rest of the transaction, and every later row
+    // then costs a few page writes to it; in memory it costs a copy.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "foreign_keys", false)?;
     let written = write_history(&mut conn, &path, opts, progress);
     // Back to the engine's mode whatever happened (a failed fill has been rolled back).
