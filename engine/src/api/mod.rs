@@ -41,7 +41,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         live::leaderboard, live::events, live::get_settings, live::patch_settings, live::audit, live::healthz,
         panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
         inputs::get_input, inputs::put_input, inputs::list_inputs,
-        reports::report, reports::export,
+        reports::report, reports::export, reports::export_ratings,
         evidence::get_evidence, evidence::put_evidence, evidence::rating_evidence, evidence::get_media, evidence::purge,
         console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
     ),
@@ -94,6 +94,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/media/purge", post(evidence::purge))
         .route("/reports", get(reports::report))
         .route("/reports/export", get(reports::export))
+        .route("/ratings/export", get(reports::export_ratings))
         .route("/contests", get(console::list_contests))
         .route("/contests/{id}/decision", post(console::decide))
         .route("/console/logout", post(console::logout))

@@ -166,3 +166,74 @@ pub async fn export(
         .body(Body::from(bytes))
         .expect("a valid response"))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RawExportQuery {
+    /// `csv` or `xlsx`.
+    pub format: ExportFormat,
+    /// RFC 3339: the ratings given in [from, to).
+    pub from: String,
+    pub to: String,
+    pub registrar_id: Option<i64>,
+    pub desk_id: Option<i64>,
+}
+
+/// Rows in one raw export: a year of a busy clinic; longer spans go in several files.
+const RAW_LIMIT: usize = 500_000;
+
+/// The raw ratings of a period as CSV or XLSX: one row per rating, times in the clinic's zone.
+#[utoipa::path(get, path = "/api/v1/ratings/export", params(RawExportQuery), security(("token" = [])),
+    responses((status = 200, description = "text/csv or XLSX"), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn export_ratings(
+    State(e): State<AppState>,
+    ApiQuery(q): ApiQuery<RawExportQuery>,
+) -> ApiResult<Response> {
+    let from = parse_rfc3339("from", &q.from)?;
+    let to = parse_rfc3339("to", &q.to)?;
+    if from >= to {
+        return Err(Error::invalid("to", "must be later than from").into());
+    }
+    if matches!(q.format, ExportFormat::Pdf) {
+        return Err(Error::invalid("format", "raw ratings export as csv or xlsx").into());
+    }
+    let s = e.settings();
+    let (registrar_id, desk_id) = (q.registrar_id, q.desk_id);
+    let table = e
+        .reads
+        .read(move |c| {
+            render::raw_ratings(
+                c,
+                from,
+                to,
+                registrar_id,
+                desk_id,
+                s.language,
+                s.tz(),
+                RAW_LIMIT,
+            )
+        })
+        .await?;
+    let (bytes, mime, ext) = match q.format {
+        ExportFormat::Xlsx => {
+            let b = tokio::task::spawn_blocking(move || export::xlsx(&[table]))
+                .await
+                .map_err(|err| Error::CommitFailed(err.to_string()))?
+                .map_err(Error::CommitFailed)?;
+            (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx",
+            )
+        }
+        _ => (export::csv(&table), "text/csv; charset=utf-8", "csv"),
+    };
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, mime)
+        .header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"otklik-ratings.{ext}\""),
+        )
+        .body(Body::from(bytes))
+        .expect("a valid response"))
+}

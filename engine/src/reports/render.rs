@@ -1,7 +1,7 @@
 //! A report as tables and charts for people, with headings in the installation's language:
 //! what the CSV, XLSX and PDF exports hold.
 
-use chrono::DateTime;
+use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
 
 use super::export::Chart;
@@ -249,4 +249,88 @@ pub fn charts(r: &Report, lang: Language) -> Vec<Chart> {
                 .collect(),
         )],
     }]
+}
+
+/// The raw ratings of `[from, to)` as one table, oldest first; an error past `limit` rows.
+#[allow(clippy::too_many_arguments)]
+pub fn raw_ratings(
+    conn: &rusqlite::Connection,
+    from: crate::time::Millis,
+    to: crate::time::Millis,
+    registrar_id: Option<i64>,
+    desk_id: Option<i64>,
+    lang: Language,
+    tz: Tz,
+    limit: usize,
+) -> crate::Result<Table> {
+    let w = words(lang);
+    let (when, score, source, flag) = match lang {
+        Language::Ru => ("Время", "Оценка", "Источник", "Пометка"),
+        Language::En => ("Time", "Score", "Source", "Flag"),
+        Language::Es => ("Hora", "Valoración", "Origen", "Marca"),
+    };
+    let mut stmt = conn.prepare(
+        "SELECT r.id, r.at, d.name, g.name, r.score, r.scale, r.source,
+                (SELECT reason FROM rating_flags f WHERE f.rating_id = r.id),
+                EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
+         FROM ratings r JOIN desks d ON d.id = r.desk_id LEFT JOIN registrars g ON g.id = r.registrar_id
+         WHERE r.at >= ?1 AND r.at < ?2 AND (?3 IS NULL OR r.registrar_id = ?3) AND (?4 IS NULL OR r.desk_id = ?4)
+         ORDER BY r.at, r.id LIMIT ?5",
+    )?;
+    let rows = stmt
+        .query_map(
+            rusqlite::params![from, to, registrar_id, desk_id, limit as i64 + 1],
+            |r| {
+                let at: i64 = r.get(1)?;
+                let local = tz
+                    .timestamp_millis_opt(at)
+                    .single()
+                    .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_default();
+                Ok(vec![
+                    Cell::Int(r.get(0)?),
+                    Cell::Text(local),
+                    Cell::Text(r.get(2)?),
+                    Cell::Text(
+                        r.get::<_, Option<String>>(3)?
+                            .unwrap_or_else(|| w.nobody.to_string()),
+                    ),
+                    Cell::Int(r.get(4)?),
+                    Cell::Int(r.get(5)?),
+                    Cell::Text(r.get(6)?),
+                    match r.get::<_, Option<String>>(7)? {
+                        Some(f) => Cell::Text(f),
+                        None => Cell::Empty,
+                    },
+                    if r.get::<_, bool>(8)? {
+                        Cell::Text(w.annulled.to_string())
+                    } else {
+                        Cell::Empty
+                    },
+                ])
+            },
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if rows.len() > limit {
+        return Err(crate::Error::invalid(
+            "to",
+            format!("more than {limit} ratings: export a shorter period"),
+        ));
+    }
+    Ok(Table {
+        name: "ratings".into(),
+        title: format!("{} ({})", w.report, tz.name()),
+        columns: vec![
+            col("id", "#", "int"),
+            col("at", when, "text"),
+            col("desk", w.desk, "text"),
+            col("registrar", w.registrar, "text"),
+            col("score", score, "int"),
+            col("scale", w.level, "int"),
+            col("source", source, "text"),
+            col("flag", flag, "text"),
+            col("annulled", w.annulled, "text"),
+        ],
+        rows,
+    })
 }
