@@ -237,6 +237,22 @@ async fn demo_fills_a_fresh_directory_that_verifies_and_serves() {
     assert!(out.contains("3000 ratings checked"), "{out}");
 }
 
+#[tokio::test]
+async fn demo_refuses_a_directory_an_engine_is_running_on() {
+    // Fresh, but the engine has it open: rows written behind its back would break its chain.
+    let app = App::start().await;
+    let (code, out, err) = otklik(&["demo", "--ratings", "100", "--days", "3"], app.dir.path());
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("is Otklik running on this data directory?"),
+        "{err}"
+    );
+    assert!(app.all_ratings().await.is_empty());
+    let (_, desks) = app.get("/api/v1/desks").await;
+    assert_eq!(desks, serde_json::json!([]));
+    app.stop().await;
+}
+
 #[test]
 fn demo_refuses_bad_numbers() {
     let dir = tempfile::tempdir().unwrap();
