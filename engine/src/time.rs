@@ -91,6 +91,33 @@ impl PeriodName {
     }
 }
 
+/// A request's period: either a named one or an explicit `[from, to)` (RFC 3339), checked
+/// together; returns the explicit bounds if given. Shared by the leaderboard and reports.
+pub fn parse_bounds(
+    period: Option<PeriodName>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> crate::Result<Option<(Millis, Millis)>> {
+    let from = from.map(|t| parse_rfc3339("from", t)).transpose()?;
+    let to = to.map(|t| parse_rfc3339("to", t)).transpose()?;
+    let bounds = match (from, to) {
+        (Some(f), Some(t)) if f >= t => {
+            return Err(crate::Error::invalid("to", "must be later than from"));
+        }
+        (Some(f), Some(t)) => Some((f, t)),
+        (Some(_), None) => return Err(crate::Error::invalid("to", "is needed with from")),
+        (None, Some(_)) => return Err(crate::Error::invalid("from", "is needed with to")),
+        (None, None) => None,
+    };
+    if period.is_some() && bounds.is_some() {
+        return Err(crate::Error::invalid(
+            "period",
+            "give either period or from/to, not both",
+        ));
+    }
+    Ok(bounds)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

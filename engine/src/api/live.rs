@@ -18,7 +18,7 @@ use crate::audit::{self, AuditEntry};
 use crate::error::Error;
 use crate::leaderboard::Leaderboard;
 use crate::settings::{Settings, SettingsPatch};
-use crate::time::{PeriodName, now_ms, parse_rfc3339, to_rfc3339};
+use crate::time::{PeriodName, now_ms, parse_bounds, to_rfc3339};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -36,26 +36,8 @@ pub async fn leaderboard(
     State(e): State<AppState>,
     ApiQuery(q): ApiQuery<LeaderboardQuery>,
 ) -> ApiResult<Json<Leaderboard>> {
-    let from = q
-        .from
-        .as_deref()
-        .map(|t| parse_rfc3339("from", t))
-        .transpose()?;
-    let to =
-        q.to.as_deref()
-            .map(|t| parse_rfc3339("to", t))
-            .transpose()?;
-    match (from, to) {
-        (Some(f), Some(t)) if f >= t => {
-            return Err(Error::invalid("to", "must be later than from").into());
-        }
-        (Some(_), None) => return Err(Error::invalid("to", "is needed with from").into()),
-        (None, Some(_)) => return Err(Error::invalid("from", "is needed with to").into()),
-        _ => {}
-    }
-    if q.period.is_some() && from.is_some() {
-        return Err(Error::invalid("period", "give either period or from/to, not both").into());
-    }
+    let bounds = parse_bounds(q.period, q.from.as_deref(), q.to.as_deref())?;
+    let (from, to) = (bounds.map(|b| b.0), bounds.map(|b| b.1));
     Ok(Json(e.leaderboard(q.period, from, to).await?))
 }
 

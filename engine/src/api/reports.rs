@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::leaderboard::span_for;
 use crate::reports::figures::{self, Filter, Report};
 use crate::reports::{export, render};
-use crate::time::{PeriodName, now_ms, parse_rfc3339};
+use crate::time::{PeriodName, now_ms, parse_bounds, parse_rfc3339};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -41,29 +41,11 @@ pub async fn report(
 }
 
 async fn compute(e: &AppState, q: &ReportQuery) -> ApiResult<Report> {
-    let from = q
-        .from
-        .as_deref()
-        .map(|t| parse_rfc3339("from", t))
-        .transpose()?;
-    let to =
-        q.to.as_deref()
-            .map(|t| parse_rfc3339("to", t))
-            .transpose()?;
-    match (from, to) {
-        (Some(f), Some(t)) if f >= t => {
-            return Err(Error::invalid("to", "must be later than from").into());
-        }
-        (Some(f), Some(t)) if t - f > MAX_SPAN_MS => {
-            return Err(Error::invalid("to", "a report covers at most 3 years").into());
-        }
-        (Some(_), None) => return Err(Error::invalid("to", "is needed with from").into()),
-        (None, Some(_)) => return Err(Error::invalid("from", "is needed with to").into()),
-        _ => {}
+    let bounds = parse_bounds(q.period, q.from.as_deref(), q.to.as_deref())?;
+    if bounds.is_some_and(|(f, t)| t - f > MAX_SPAN_MS) {
+        return Err(Error::invalid("to", "a report covers at most 3 years").into());
     }
-    if q.period.is_some() && from.is_some() {
-        return Err(Error::invalid("period", "give either period or from/to, not both").into());
-    }
+    let (from, to) = (bounds.map(|b| b.0), bounds.map(|b| b.1));
     let s = e.settings();
     let tz = s.tz();
     let span = span_for(
