@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod inputs;
 pub mod leaderboard;
 pub mod ledger;
+pub mod notify;
 pub mod ratings;
 pub mod reports;
 pub mod roster;
