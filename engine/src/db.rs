@@ -35,6 +35,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reports",
         include_str!("../../migrations/0005_reports.sql"),
     ),
+    (
+        6,
+        "notify",
+        include_str!("../../migrations/0006_notify.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

@@ -50,6 +50,8 @@ pub struct Engine {
     presses: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Press>>>,
     /// Photos and clips around ratings, at desks that collect them.
     pub evidence: Recorder,
+    /// Alerts, reports and the webhook, through the outbox.
+    pub notify: crate::notify::Notifier,
     pub started_at: Millis,
 }
 
@@ -65,11 +67,12 @@ impl Engine {
         let db_path = data_dir.join(DB_FILE);
         let conn = db::open_writer(&db_path)?;
         let settings = Settings::load(&conn)?;
+        let notify_config = crate::notify::NotifyConfig::load(&conn)?;
         let token = crate::token::load_or_create(data_dir)?;
         let events = Arc::new(EventHub::new());
         let (writer, _thread) = Writer::start(conn, events.clone())?;
         let (sink, presses) = tokio::sync::mpsc::unbounded_channel();
-        Ok(Arc::new(Engine {
+        let engine = Arc::new(Engine {
             data_dir: data_dir.to_path_buf(),
             reads: Arc::new(ReadPool::new(db_path.clone())),
             db_path,
@@ -82,8 +85,26 @@ impl Engine {
             inputs: Inputs::new(sink),
             presses: Mutex::new(Some(presses)),
             evidence: Recorder::new(data_dir.to_path_buf()),
+            notify: crate::notify::Notifier::new(data_dir, notify_config),
             started_at: now_ms(),
-        }))
+        });
+        // The patient's voice follows its alert, queued in the clip's own transaction.
+        let weak = Arc::downgrade(&engine);
+        engine
+            .evidence
+            .on_audio(Box::new(move |conn, now, ratings, file| {
+                let Some(engine) = weak.upgrade() else {
+                    return Ok(());
+                };
+                let Some(path) = crate::evidence::media::file_path(&engine.data_dir, file) else {
+                    return Ok(());
+                };
+                let words = engine.notify.words(&engine.settings());
+                crate::notify::alerts::on_voice(conn, now, ratings, &path, &words)?;
+                engine.notify.wake();
+                Ok(())
+            }));
+        Ok(engine)
     }
 
     pub fn settings(&self) -> Settings {
@@ -160,10 +181,43 @@ impl Engine {
         new: crate::ratings::NewRating,
     ) -> Result<crate::ratings::Rating> {
         let rules = self.rating_rules();
+        let cfg = self.notify.config();
+        // Alerts and the webhook are queued in the rating's own transaction: no rating without
+        // its messages, whatever happens next.
+        let words = (!cfg.alerts.is_empty()).then(|| self.notify.words(&self.settings()));
+        let photo_expected = self.evidence.takes_photos(new.desk_id);
         let rating = self
             .writer
-            .write(move |ctx| crate::ratings::add(ctx, &new, rules))
+            .write(move |ctx| {
+                let rating = crate::ratings::add(ctx, &new, rules)?;
+                if let Some(words) = &words {
+                    crate::notify::alerts::on_rating(ctx, &rating, &cfg, words, photo_expected)?;
+                }
+                if !cfg.webhook_url.is_empty() {
+                    crate::notify::outbox::enqueue(
+                        ctx.conn,
+                        ctx.now,
+                        &crate::notify::outbox::NewItem {
+                            channel: crate::notify::Channel::Webhook,
+                            target: &cfg.webhook_url,
+                            kind: crate::notify::Kind::Webhook,
+                            alert_id: None,
+                            photo_of: None,
+                            priority: 1,
+                        },
+                        crate::notify::Outgoing {
+                            text: serde_json::to_string(
+                                &json!({ "event": "rating", "rating": rating }),
+                            )
+                            .expect("ratings serialize"),
+                            ..Default::default()
+                        },
+                    )?;
+                }
+                Ok(rating)
+            })
             .await?;
+        self.notify.wake();
         let (before, after) = {
             let s = self.settings.read().expect("settings lock");
             (s.audio_before_secs, s.audio_after_secs)
@@ -348,6 +402,7 @@ impl Server {
         tokio::spawn(watch_leaderboard(engine.clone()));
         tokio::spawn(purge_on_schedule(engine.clone()));
         engine.start_inputs().await?;
+        engine.start_notify();
         let app = crate::api::router(engine.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -50,7 +50,7 @@ pub struct Span {
 
 /// The first instant of a local date; on a day whose midnight is skipped by a DST change, the
 /// first instant that exists.
-fn local_midnight(tz: Tz, date: NaiveDate) -> Millis {
+pub(crate) fn local_midnight(tz: Tz, date: NaiveDate) -> Millis {
     let mut t = date.and_hms_opt(0, 0, 0).expect("midnight exists");
     for _ in 0..48 {
         match tz.from_local_datetime(&t) {

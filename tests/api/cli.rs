@@ -83,6 +83,7 @@ async fn verify_finds_ratings_changed_or_removed_outside_the_app() {
         "DROP TRIGGER ratings_no_update; DROP TRIGGER ratings_no_delete;
          UPDATE ratings SET score = 3 WHERE id = 1;
          DELETE FROM rating_flags WHERE rating_id IN (4, 6);
+         DELETE FROM alerts WHERE rating_id IN (4, 6);
          DELETE FROM ratings WHERE id = 4;
          DELETE FROM ratings WHERE id = 6;",
     )

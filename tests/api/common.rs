@@ -100,6 +100,35 @@ impl App {
         .await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(
+            self.http
+                .put(self.url(path))
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Polls `f` until it gives `Some`, or fails the test naming `what` after `secs` seconds.
+    pub async fn until<T, F, Fut>(&self, what: &str, secs: u64, mut f: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.send(self.http.delete(self.url(path)).bearer_auth(&self.token))
             .await

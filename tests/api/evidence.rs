@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use crate::common::App;
 
-fn jpeg(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
     });
@@ -216,7 +216,7 @@ async fn a_slow_or_broken_camera_never_delays_the_rating_and_its_photo_is_marked
 
 /// A microphone behind the real interface, producing a tone whose loudness encodes the second,
 /// so a clip's span can be checked from its samples.
-struct ToneMic;
+pub(crate) struct ToneMic;
 
 impl Microphone for ToneMic {
     fn clip(&self, from: i64, to: i64) -> Result<Clip, String> {

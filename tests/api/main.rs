@@ -2,6 +2,8 @@
 //! temporary directory. See tests/README.md.
 
 mod bad_input;
+mod botapi;
+mod channels;
 mod cli;
 mod common;
 mod crash;
@@ -10,7 +12,10 @@ mod evidence;
 mod inputs;
 mod leaderboard;
 mod migrations;
+mod notify;
 mod panels;
 mod reports;
 mod sessions;
+mod smtp;
 mod sse;
+mod telegram;

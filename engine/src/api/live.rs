@@ -129,14 +129,6 @@ pub async fn audit(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ComponentHealth {
-    /// `ok`, `degraded` or `down`.
-    pub state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct DatabaseHealth {
     pub state: &'static str,
     pub path: String,
@@ -157,8 +149,8 @@ pub struct Health {
     pub inputs: Vec<crate::inputs::InputStatus>,
     /// Cameras and microphones of the desks that collect evidence.
     pub devices: Vec<crate::evidence::DeskDevice>,
-    /// Telegram and email, as they are configured.
-    pub channels: Vec<ComponentHealth>,
+    /// Telegram, email and the webhook: off, ok, or down since when, with the last error.
+    pub channels: Vec<crate::notify::ChannelHealth>,
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
@@ -189,12 +181,19 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
     };
     let inputs = e.inputs.status.all();
     let devices = e.evidence.states();
+    let e2 = e.clone();
+    let channels = e
+        .reads
+        .read(move |c| e2.notify.health(c))
+        .await
+        .unwrap_or_default();
     let overall = if state != "ok" {
         state
     } else if inputs
         .iter()
         .any(|i| i.state == "error" || i.state == "waiting")
         || devices.iter().any(|d| d.state.state != "connected")
+        || channels.iter().any(|c| c.state == "down")
     {
         "degraded"
     } else {
@@ -213,7 +212,7 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
         },
         inputs,
         devices,
-        channels: Vec::new(),
+        channels,
     };
     (status, Json(health))
 }

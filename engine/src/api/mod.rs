@@ -6,6 +6,7 @@ mod error;
 mod evidence;
 mod inputs;
 mod live;
+mod notify;
 mod panels;
 mod ratings;
 mod reports;
@@ -44,6 +45,8 @@ const BODY_LIMIT: usize = 64 * 1024;
         reports::report, reports::export, reports::export_ratings,
         evidence::get_evidence, evidence::put_evidence, evidence::rating_evidence, evidence::get_media, evidence::purge,
         console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
+        notify::get_notify, notify::put_notify, notify::put_secrets, notify::pairing, notify::patch_chat, notify::delete_chat, notify::test,
+        notify::list_outbox, notify::retry, notify::list_alerts, notify::take, notify::resolve,
     ),
     modifiers(&BearerAuth),
     tags((name = "otklik"))
@@ -98,6 +101,19 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/contests", get(console::list_contests))
         .route("/contests/{id}/decision", post(console::decide))
         .route("/console/logout", post(console::logout))
+        .route("/notify", get(notify::get_notify).put(notify::put_notify))
+        .route("/notify/secrets", axum::routing::put(notify::put_secrets))
+        .route("/notify/pairing", post(notify::pairing))
+        .route(
+            "/notify/chats/{id}",
+            axum::routing::patch(notify::patch_chat).delete(notify::delete_chat),
+        )
+        .route("/notify/test", post(notify::test))
+        .route("/outbox", get(notify::list_outbox))
+        .route("/outbox/{id}/retry", post(notify::retry))
+        .route("/alerts", get(notify::list_alerts))
+        .route("/alerts/{id}/take", post(notify::take))
+        .route("/alerts/{id}/resolve", post(notify::resolve))
         .route_layer(middleware::from_fn_with_state(
             engine.clone(),
             require_token,

@@ -30,10 +30,16 @@ struct PendingClip {
     to: Millis,
 }
 
+/// Runs in the transaction that records a saved clip: (connection, now, its ratings, its file
+/// name under media/).
+pub type AudioHook =
+    Box<dyn Fn(&rusqlite::Connection, Millis, &[i64], &str) -> crate::Result<()> + Send + Sync>;
+
 pub struct Recorder {
     data_dir: PathBuf,
     devices: Mutex<HashMap<i64, DeskDevices>>,
     pending: Arc<Mutex<HashMap<i64, PendingClip>>>,
+    on_audio: Arc<Mutex<Option<AudioHook>>>,
 }
 
 /// What the recorder needs from the settings for one rating.
@@ -49,7 +55,22 @@ impl Recorder {
             data_dir,
             devices: Mutex::default(),
             pending: Arc::default(),
+            on_audio: Arc::default(),
         }
+    }
+
+    /// What happens when a clip is saved (its alerts' voice messages are queued).
+    pub fn on_audio(&self, hook: AudioHook) {
+        *self.on_audio.lock().expect("hook lock") = Some(hook);
+    }
+
+    /// Whether the desk takes a photo at each rating (an alert then waits for it, briefly).
+    pub fn takes_photos(&self, desk_id: i64) -> bool {
+        self.devices
+            .lock()
+            .expect("devices lock")
+            .get(&desk_id)
+            .is_some_and(|d| matches!(d.camera, Some(Ok(_))))
     }
 
     /// Replaces a desk's devices (None: the desk collects nothing).
@@ -104,7 +125,16 @@ impl Recorder {
                         }),
                     Err(reason) => Err(reason),
                 };
-                store(&writer, desk_id, "photo", vec![rating_id], outcome, None).await;
+                store(
+                    &writer,
+                    desk_id,
+                    "photo",
+                    vec![rating_id],
+                    outcome,
+                    None,
+                    None,
+                )
+                .await;
             });
         }
         if let Some(mic) = devices.microphone {
@@ -129,8 +159,12 @@ impl Recorder {
                 },
             );
             drop(pending);
-            let (writer, dir, pending) =
-                (writer.clone(), self.data_dir.clone(), self.pending.clone());
+            let (writer, dir, pending, hook) = (
+                writer.clone(),
+                self.data_dir.clone(),
+                self.pending.clone(),
+                self.on_audio.clone(),
+            );
             tokio::spawn(async move {
                 // Wait for the end of the clip, which later ratings may push back.
                 let clip = loop {
@@ -158,7 +192,16 @@ impl Recorder {
                     .unwrap_or_else(|e| Err(format!("the audio thread failed: {e}"))),
                     Err(reason) => Err(reason),
                 };
-                store(&writer, desk_id, "audio", clip.ratings, outcome, Some(span)).await;
+                store(
+                    &writer,
+                    desk_id,
+                    "audio",
+                    clip.ratings,
+                    outcome,
+                    Some(span),
+                    Some(hook),
+                )
+                .await;
             });
         }
     }
@@ -177,13 +220,15 @@ async fn store(
     ratings: Vec<i64>,
     outcome: std::result::Result<(String, &'static str, i64), String>,
     span: Option<(Millis, Millis)>,
+    hook: Option<Arc<Mutex<Option<AudioHook>>>>,
 ) {
     if let Err(reason) = &outcome {
         tracing::warn!(desk_id, kind, %reason, "evidence missing");
     }
+    let file = outcome.as_ref().ok().map(|(f, _, _)| f.clone());
     let result = writer
         .write(move |ctx| {
-            media::insert(
+            let saved = media::insert(
                 ctx,
                 &NewMedia {
                     desk_id,
@@ -192,7 +237,13 @@ async fn store(
                     outcome,
                     span,
                 },
-            )
+            )?;
+            if let (Some(hook), Some(file)) = (hook, file.as_deref())
+                && let Some(hook) = hook.lock().expect("hook lock").as_ref()
+            {
+                hook(ctx.conn, ctx.now, &ratings, file)?;
+            }
+            Ok(saved)
         })
         .await;
     if let Err(e) = result {

@@ -21,7 +21,7 @@ use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErro
 
 use super::table::{Cell, Table};
 
-const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+pub(crate) const FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 
 // ---------------------------------------------------------------------------------------------
 // CSV
@@ -348,9 +348,9 @@ fn chart_rgb(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, String> 
 /// A bitmap that draws its own text. plotters 0.3.7 places ab_glyph glyphs without their side
 /// bearings, so letters wobble ("п о дням"); here each glyph sits at its pen position. Text is
 /// still measured by plotters (the registered font, same advances), so its layout holds.
-struct Canvas<'a> {
-    bitmap: BitMapBackend<'a>,
-    font: ab_glyph::FontRef<'static>,
+pub(crate) struct Canvas<'a> {
+    pub(crate) bitmap: BitMapBackend<'a>,
+    pub(crate) font: ab_glyph::FontRef<'static>,
 }
 
 type Drawn = Result<(), DrawingErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
@@ -479,7 +479,7 @@ impl DrawingBackend for Canvas<'_> {
 }
 
 /// plotters looks fonts up by family name in a global table; fill it once.
-fn register_chart_font() -> Result<(), String> {
+pub(crate) fn register_chart_font() -> Result<(), String> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()

@@ -111,6 +111,8 @@ pub struct Report {
     pub hours: Vec<HourCell>,
     /// Every day of the period, empty ones included (a trend needs its gaps).
     pub days: Vec<Day>,
+    /// Alerts raised in the period: how many were taken and resolved, and how fast.
+    pub alerts: crate::notify::alerts::AlertSummary,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -289,5 +291,6 @@ pub fn report(conn: &Connection, span: Span, f: Filter, tz: Tz, levels: u8) -> R
             })
             .collect(),
         days,
+        alerts: crate::notify::alerts::summary(conn, span, f.registrar_id, f.desk_id)?,
     })
 }

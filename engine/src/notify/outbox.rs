@@ -1,0 +1,253 @@
+//! The outbox table: messages waiting for their channel, sent ones kept as a record, failed ones
+//! kept with the channel's error for the console.
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::config::Channel;
+use super::message::{Kind, Outgoing, split_for_telegram};
+use crate::error::{Error, Result};
+use crate::time::{Millis, to_rfc3339};
+
+/// A queued message as the worker sees it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: i64,
+    pub channel: Channel,
+    pub target: String,
+    pub kind: Kind,
+    pub body: Outgoing,
+    pub alert_id: Option<i64>,
+    pub photo_of: Option<i64>,
+    pub attempts: i64,
+    pub created_at: Millis,
+}
+
+/// Where a new message goes and what it belongs to.
+#[derive(Debug, Clone)]
+pub struct NewItem<'a> {
+    pub channel: Channel,
+    pub target: &'a str,
+    pub kind: Kind,
+    pub alert_id: Option<i64>,
+    /// Wait for this rating's photo and attach it (alerts).
+    pub photo_of: Option<i64>,
+    /// 0 jumps the queue (a notice about the channel itself); 1 otherwise.
+    pub priority: i64,
+}
+
+fn kind_str(k: Kind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn parse_kind(s: &str) -> Kind {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(Kind::Notice)
+}
+
+/// Queues a message; for Telegram as one item per Bot API call. Returns the items' ids.
+pub fn enqueue(
+    conn: &Connection,
+    now: Millis,
+    item: &NewItem<'_>,
+    msg: Outgoing,
+) -> Result<Vec<i64>> {
+    let parts = if item.channel == Channel::Telegram {
+        split_for_telegram(msg)
+    } else {
+        vec![msg]
+    };
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO outbox (channel, target, kind, body, alert_id, photo_of, priority, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    let mut ids = Vec::with_capacity(parts.len());
+    for (i, part) in parts.into_iter().enumerate() {
+        stmt.execute((
+            item.channel.as_str(),
+            item.target,
+            kind_str(item.kind),
+            serde_json::to_string(&part).expect("messages serialize"),
+            item.alert_id,
+            if i == 0 { item.photo_of } else { None },
+            item.priority,
+            now,
+        ))?;
+        ids.push(conn.last_insert_rowid());
+    }
+    Ok(ids)
+}
+
+fn item_from(row: &Row<'_>) -> rusqlite::Result<Item> {
+    let channel: String = row.get("channel")?;
+    let body: String = row.get("body")?;
+    let kind: String = row.get("kind")?;
+    Ok(Item {
+        id: row.get("id")?,
+        channel: Channel::parse(&channel).unwrap_or(Channel::Webhook),
+        target: row.get("target")?,
+        kind: parse_kind(&kind),
+        body: serde_json::from_str(&body).unwrap_or_default(),
+        alert_id: row.get("alert_id")?,
+        photo_of: row.get("photo_of")?,
+        attempts: row.get("attempts")?,
+        created_at: row.get("created_at")?,
+    })
+}
+
+/// The next message of a channel: notices first, then strictly oldest first.
+pub fn head(conn: &Connection, channel: Channel) -> Result<Option<Item>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT * FROM outbox WHERE state = 'pending' AND channel = ?1
+             ORDER BY priority, id LIMIT 1",
+        )?
+        .query_row([channel.as_str()], item_from)
+        .optional()?)
+}
+
+pub fn pending_count(conn: &Connection, channel: Channel) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM outbox WHERE state = 'pending' AND channel = ?1",
+        [channel.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn mark_sent(conn: &Connection, id: i64, now: Millis, remote_ref: Option<&str>) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = ?2, remote_ref = ?3, attempts = attempts + 1
+         WHERE id = ?1 AND state = 'pending'",
+        (id, now, remote_ref),
+    )?;
+    Ok(())
+}
+
+/// A try that failed for now: counted, and its error kept for the console.
+pub fn mark_attempt(conn: &Connection, id: i64, error: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        (id, error),
+    )?;
+    Ok(())
+}
+
+pub fn mark_failed(conn: &Connection, id: i64, now: Millis, error: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET state = 'failed', sent_at = ?2, last_error = ?3, attempts = attempts + 1
+         WHERE id = ?1 AND state = 'pending'",
+        (id, now, error),
+    )?;
+    Ok(())
+}
+
+/// Puts a failed message back in the queue (after the cause was fixed on the console).
+pub fn retry(conn: &Connection, id: i64) -> Result<()> {
+    let state: Option<String> = conn
+        .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    match state.as_deref() {
+        None => Err(Error::NotFound {
+            what: "message",
+            id,
+        }),
+        Some("failed") => {
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', sent_at = NULL WHERE id = ?1",
+                [id],
+            )?;
+            Ok(())
+        }
+        Some(s) => Err(Error::Conflict(format!(
+            "message {id} is {s}: only a failed message can be sent again"
+        ))),
+    }
+}
+
+/// A message as the console lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ItemView {
+    pub id: i64,
+    pub channel: String,
+    pub target: String,
+    pub kind: String,
+    /// The subject, or the first line of the text.
+    pub summary: String,
+    /// Files sent with it (photo, chart, voice), by name.
+    pub attachments: Vec<String>,
+    pub alert_id: Option<i64>,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Newest first; `state` narrows it.
+pub fn list(conn: &Connection, state: Option<&str>, limit: i64) -> Result<Vec<ItemView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, channel, target, kind, body, alert_id, state, attempts, created_at, sent_at,
+                last_error
+         FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map((state, limit), |r| {
+        let body: String = r.get("body")?;
+        let msg: Outgoing = serde_json::from_str(&body).unwrap_or_default();
+        let summary = if msg.subject.is_empty() {
+            msg.text.lines().next().unwrap_or("").to_string()
+        } else {
+            msg.subject.clone()
+        };
+        let sent_at: Option<Millis> = r.get("sent_at")?;
+        Ok(ItemView {
+            id: r.get("id")?,
+            channel: r.get("channel")?,
+            target: r.get("target")?,
+            kind: r.get("kind")?,
+            summary: summary.chars().take(200).collect(),
+            attachments: msg
+                .attachments
+                .iter()
+                .map(|a| a.file_name.clone())
+                .collect(),
+            alert_id: r.get("alert_id")?,
+            state: r.get("state")?,
+            attempts: r.get("attempts")?,
+            created_at: to_rfc3339(r.get("created_at")?),
+            sent_at: sent_at.map(to_rfc3339),
+            last_error: r.get("last_error")?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct Counts {
+    pub pending: i64,
+    pub failed: i64,
+}
+
+/// What waits and what failed on a channel (sent ones are not counted: a webhook makes many).
+pub fn counts(conn: &Connection, channel: Channel) -> Result<Counts> {
+    let count = |state: &str| -> Result<i64> {
+        Ok(conn
+            .prepare_cached("SELECT count(*) FROM outbox WHERE state = ?1 AND channel = ?2")?
+            .query_row((state, channel.as_str()), |r| r.get(0))?)
+    };
+    Ok(Counts {
+        pending: count("pending")?,
+        failed: count("failed")?,
+    })
+}
+
+/// Forgets sent messages older than `before` (their record has served); failed ones stay.
+pub fn prune(conn: &Connection, before: Millis) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?1",
+        [before],
+    )?)
+}

@@ -1,0 +1,57 @@
+//! The clinic's webhook: every new rating posted as JSON to one URL, through the outbox like
+//! any other message, so a system that is down gets the ratings when it is back, in order.
+
+use std::time::Duration;
+
+use super::message::{Outgoing, SendError, Sent, Transport};
+
+pub struct Webhook {
+    http: reqwest::Client,
+}
+
+impl Webhook {
+    pub fn new() -> Webhook {
+        Webhook {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .user_agent(concat!("Otklik/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("an HTTP client with default TLS"),
+        }
+    }
+}
+
+impl Default for Webhook {
+    fn default() -> Self {
+        Webhook::new()
+    }
+}
+
+impl Transport for Webhook {
+    /// `target` is the URL; `msg.text` the JSON body.
+    async fn send(&self, target: &str, msg: &Outgoing) -> Result<Sent, SendError> {
+        let reply = self
+            .http
+            .post(target)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(msg.text.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                SendError::Down(format!("the webhook is unreachable: {}", e.without_url()))
+            })?;
+        let status = reply.status();
+        if status.is_success() {
+            return Ok(Sent::default());
+        }
+        let text = format!("the webhook answered {status}");
+        if status.is_server_error()
+            || status == reqwest::StatusCode::REQUEST_TIMEOUT
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        {
+            Err(SendError::Down(text))
+        } else {
+            Err(SendError::Rejected(text))
+        }
+    }
+}

@@ -1,0 +1,658 @@
+//! Alerts and reports end to end through the engine: Telegram against the fake Bot API on
+//! loopback (pairing, alert with photo then voice, buttons, commands), email through a real
+//! SMTP server with STARTTLS and AUTH, and both channels through outages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use otklik_engine::evidence::recorder::DeskDevices;
+use otklik_engine::evidence::{Camera, DeviceState, Photo};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::botapi::{BotApi, Call, Mode};
+use crate::common::App;
+use crate::evidence::{ToneMic, jpeg};
+use crate::smtp::SmtpServer;
+
+const TOKEN: &str = "123456789:AAH-test-token-value-0000";
+const GROUP: i64 = -1001234;
+
+/// A camera behind the real interface that always has the same frame.
+struct StillCamera(Vec<u8>);
+
+impl Camera for StillCamera {
+    fn photo(&self, at: i64) -> Result<Photo, String> {
+        Ok(Photo {
+            jpeg: self.0.clone(),
+            taken_at: at,
+            width: 320,
+            height: 240,
+        })
+    }
+    fn state(&self) -> DeviceState {
+        DeviceState::new("connected", "still", None)
+    }
+}
+
+/// A desk with a registrar on shift, a camera and a microphone; clips of 1 s + 1 s.
+async fn desk_with_evidence(app: &App) -> (i64, Vec<u8>) {
+    let desk = app.desk("Окно 3").await;
+    let reg = app.registrar("Иванова Мария").await;
+    app.start_session(desk, reg).await;
+    let (s, b) = app
+        .patch(
+            "/api/v1/settings",
+            json!({ "audio_before_secs": 1, "audio_after_secs": 1, "clinic_name": "Поликлиника №5", "language": "ru", "min_ratings": 1 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let frame = jpeg(320, 240);
+    app.server.as_ref().unwrap().engine.evidence.set_devices(
+        desk,
+        Some(DeskDevices {
+            camera: Some(Ok(Arc::new(StillCamera(frame.clone())))),
+            microphone: Some(Ok(Arc::new(ToneMic))),
+        }),
+    );
+    (desk, frame)
+}
+
+async fn telegram_on(app: &App, bot: &BotApi, extra: Value) {
+    let (s, b) = app
+        .put("/api/v1/notify/secrets", json!({ "telegram_token": TOKEN }))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let mut cfg = json!({
+        "telegram": { "enabled": true, "api_url": bot.url(), "min_interval_ms": 0 },
+        "alerts": [{ "scores": [1], "channels": ["telegram"], "escalate_after_mins": 0 }],
+        "reports": [],
+        "retry_max_secs": 1,
+    });
+    merge(&mut cfg, extra);
+    let (s, b) = app.put("/api/v1/notify", cfg).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+fn merge(a: &mut Value, b: Value) {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        for (k, v) in b {
+            a.insert(k, v);
+        }
+    }
+}
+
+/// Subscribes `chat` with a pairing code from the console.
+async fn pair(app: &App, bot: &BotApi, chat: i64, title: &str) {
+    let (s, p) = app.post("/api/v1/notify/pairing", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    let code = p["code"].as_str().unwrap().to_string();
+    bot.push_message(
+        chat,
+        title,
+        "Мария",
+        &format!("/pair@otklik_test_bot {code}"),
+        None,
+    );
+    bot.wait_for("the pairing answer", Duration::from_secs(20), |calls| {
+        calls
+            .iter()
+            .any(|c| c.is_delivery() && c.chat_id == Some(chat))
+    })
+    .await;
+    let (_, state) = app.get("/api/v1/notify").await;
+    assert!(
+        state["chats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["chat_id"] == chat && c["title"] == title),
+        "{state}"
+    );
+}
+
+fn deliveries_to(bot: &BotApi, chat: i64) -> Vec<Call> {
+    bot.delivered()
+        .into_iter()
+        .filter(|c| c.chat_id == Some(chat))
+        .collect()
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn telegram_pairs_a_group_sends_alerts_with_photo_and_voice_and_works_the_buttons() {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    let (desk, frame) = desk_with_evidence(&app).await;
+    telegram_on(&app, &bot, json!({})).await;
+
+    // A wrong code and a stranger's commands get no answer at all.
+    bot.push_message(GROUP, "Регистратура", "Мария", "/pair 000000", None);
+    bot.push_message(-555, "Чужая группа", "Пётр", "/today", None);
+    pair(&app, &bot, GROUP, "Регистратура").await;
+    assert!(deliveries_to(&bot, -555).is_empty());
+    assert_eq!(
+        deliveries_to(&bot, GROUP).len(),
+        1,
+        "only the pairing answer so far"
+    );
+    // The code is used up: another group cannot pair with it.
+    let (_, state) = app.get("/api/v1/notify").await;
+    assert!(state["pairing"].is_null(), "{state}");
+
+    let rating = app.rate(desk, 1).await;
+    let rating_id = rating["id"].as_i64().unwrap();
+    let calls = bot
+        .wait_for(
+            "the alert and its voice",
+            Duration::from_secs(30),
+            |calls| {
+                calls
+                    .iter()
+                    .any(|c| c.is_delivery() && c.method == "sendVoice")
+            },
+        )
+        .await;
+    let sent: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.is_delivery() && c.chat_id == Some(GROUP))
+        .collect();
+    let alert = sent[1];
+    assert_eq!(
+        alert.method, "sendPhoto",
+        "the alert goes with its photo: {alert:?}"
+    );
+    let caption = alert.text.clone().unwrap();
+    for want in ["Окно 3", "Иванова Мария"] {
+        assert!(caption.contains(want), "{want} missing in {caption}");
+    }
+    let (_, media) = app
+        .get(&format!("/api/v1/ratings/{rating_id}/evidence"))
+        .await;
+    let photo = media
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "photo")
+        .unwrap()
+        .clone();
+    let stored = app
+        .http
+        .get(app.url(photo["url"].as_str().unwrap()))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        sha(&alert.file.as_ref().unwrap().bytes),
+        sha(&stored),
+        "the photo taken at the press"
+    );
+    assert!(!frame.is_empty());
+    let (_, alerts) = app.get("/api/v1/alerts").await;
+    let alert_id = alerts[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        alert.callback_data(),
+        vec![format!("take:{alert_id}"), format!("resolve:{alert_id}")]
+    );
+    let voice = sent[2];
+    assert_eq!(voice.method, "sendVoice");
+    let ogg = &voice.file.as_ref().unwrap().bytes;
+    assert_eq!(&ogg[..4], b"OggS", "an Ogg/Opus voice note");
+    assert!(
+        voice.text.as_deref().unwrap_or("").contains("Окно 3"),
+        "{voice:?}"
+    );
+    let alert_msg = alert.message_id.unwrap();
+
+    // "Take" from the group.
+    bot.push_callback(GROUP, alert_msg, "Ольга", &format!("take:{alert_id}"));
+    app.until("the alert taken", 20, || async {
+        let (_, a) = app.get("/api/v1/alerts").await;
+        (a[0]["state"] == "taken").then_some(())
+    })
+    .await;
+    let (_, a) = app.get("/api/v1/alerts").await;
+    assert_eq!(a[0]["taken_by"], "Ольга");
+    bot.wait_for("the buttons to change", Duration::from_secs(10), |calls| {
+        calls.iter().any(|c| c.method == "answerCallbackQuery")
+            && calls.iter().any(|c| {
+                c.method == "editMessageReplyMarkup"
+                    && c.params["message_id"] == alert_msg
+                    && c.callback_data() == vec![format!("resolve:{alert_id}")]
+            })
+    })
+    .await;
+
+    // "Resolved" asks for the cause; the reply resolves it.
+    bot.push_callback(GROUP, alert_msg, "Ольга", &format!("resolve:{alert_id}"));
+    let calls = bot
+        .wait_for("the cause prompt", Duration::from_secs(10), |calls| {
+            calls.iter().any(|c| {
+                c.is_delivery()
+                    && c.reply_markup
+                        .as_ref()
+                        .is_some_and(|m| m["force_reply"] == true)
+            })
+        })
+        .await;
+    let prompt = calls
+        .iter()
+        .find(|c| {
+            c.reply_markup
+                .as_ref()
+                .is_some_and(|m| m["force_reply"] == true)
+        })
+        .unwrap()
+        .message_id
+        .unwrap();
+    bot.push_message(
+        GROUP,
+        "Регистратура",
+        "Ольга",
+        "Пациент ждал талон 40 минут",
+        Some(prompt),
+    );
+    let resolved = app
+        .until("the alert resolved", 20, || async {
+            let (_, a) = app.get("/api/v1/alerts").await;
+            (a[0]["state"] == "resolved").then(|| a[0].clone())
+        })
+        .await;
+    assert_eq!(resolved["cause"], "Пациент ждал талон 40 минут");
+    assert_eq!(resolved["resolved_by"], "Ольга");
+    bot.wait_for("the buttons removed", Duration::from_secs(10), |calls| {
+        calls.iter().any(|c| {
+            c.method == "editMessageReplyMarkup"
+                && c.params["message_id"] == alert_msg
+                && c.callback_data().is_empty()
+        })
+    })
+    .await;
+
+    // Commands answer with today's figures; /desk names who is at the desk.
+    for (cmd, want) in [
+        ("/today", "Иванова"),
+        ("/top", "Иванова"),
+        ("/week", "Иванова"),
+        ("/desk 3", "Иванова Мария"),
+    ] {
+        let before = deliveries_to(&bot, GROUP).len();
+        bot.push_message(GROUP, "Регистратура", "Мария", cmd, None);
+        let calls = bot
+            .wait_for(cmd, Duration::from_secs(10), |calls| {
+                calls
+                    .iter()
+                    .filter(|c| c.is_delivery() && c.chat_id == Some(GROUP))
+                    .count()
+                    > before
+            })
+            .await;
+        let answer = calls
+            .iter()
+            .rfind(|c| c.is_delivery() && c.chat_id == Some(GROUP))
+            .unwrap();
+        let text = answer.text.as_deref().unwrap_or("");
+        assert!(text.contains(want), "{cmd}: {text}");
+    }
+    assert!(
+        deliveries_to(&bot, -555).is_empty(),
+        "the bot never answers a chat it does not serve"
+    );
+    assert!(bot.calls().iter().all(|c| c.token == TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn email_alert_has_the_photo_then_the_voice_and_the_hourly_report_has_its_chart() {
+    let smtp = SmtpServer::start().await;
+    let app = App::start().await;
+    let (desk, _) = desk_with_evidence(&app).await;
+    // Two ratings in the last full hour, for the report.
+    let hour = chrono::Utc::now().timestamp_millis() / 3_600_000 * 3_600_000 - 1_800_000;
+    for (i, score) in [3, 1].iter().enumerate() {
+        let at = chrono::DateTime::from_timestamp_millis(hour + i as i64 * 60_000)
+            .unwrap()
+            .to_rfc3339();
+        let (s, b) = app
+            .post(
+                "/api/v1/ratings",
+                json!({ "desk_id": desk, "score": score, "at": at }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = app
+        .put(
+            "/api/v1/notify/secrets",
+            json!({ "smtp_password": smtp.password }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let mut email = serde_json::to_value(smtp.config()).unwrap();
+    email["to"] = json!(["head@clinic.test", "quality@clinic.test"]);
+    let (s, b) = app
+        .put(
+            "/api/v1/notify",
+            json!({
+                "email": email,
+                "alerts": [{ "scores": [1], "channels": ["email"], "escalate_after_mins": 0 }],
+                "reports": [{ "every": "1h", "condition": "always", "channels": ["email"] }],
+                "retry_max_secs": 1,
+            }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let rating = app.rate(desk, 1).await;
+    let got = smtp.wait_for(3, Duration::from_secs(40)).await;
+    let find = |pred: &dyn Fn(&Value) -> bool| got.iter().find(|m| pred(m)).cloned();
+    let report = find(&|m| {
+        m["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["content_type"] == "image/png")
+    })
+    .expect("the hourly report with its chart");
+    let alert = find(&|m| {
+        m["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["content_type"] == "image/jpeg")
+    })
+    .expect("the alert with its photo");
+    let voice = find(&|m| {
+        m["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["content_type"] == "audio/ogg")
+    })
+    .expect("the voice");
+    for m in [&report, &alert, &voice] {
+        assert_eq!(m["tls"], true, "STARTTLS: {m}");
+        assert_eq!(m["auth_user"], smtp.user);
+        let mut rcpt: Vec<&str> = m["rcpt_tos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        rcpt.sort();
+        assert_eq!(rcpt, ["head@clinic.test", "quality@clinic.test"]);
+    }
+    assert!(
+        alert["subject"].as_str().unwrap().contains("Окно 3"),
+        "{alert}"
+    );
+    assert!(
+        alert["text"].as_str().unwrap().contains("Иванова Мария"),
+        "{alert}"
+    );
+    let (_, media) = app
+        .get(&format!("/api/v1/ratings/{}/evidence", rating["id"]))
+        .await;
+    let photo = media
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "photo")
+        .unwrap()
+        .clone();
+    let stored = app
+        .http
+        .get(app.url(photo["url"].as_str().unwrap()))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let jpeg_att = alert["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["content_type"] == "image/jpeg")
+        .unwrap();
+    assert_eq!(jpeg_att["sha256"], sha(&stored));
+    // The report: its period's two ratings (before the shift began: nobody on it; the top one
+    // flagged as such), the per-registrar table, the low rating with its evidence, the chart.
+    let text = report["text"].as_str().unwrap();
+    for want in [
+        "Поликлиника №5",
+        "Оценок: 1",
+        "Подозрительных (не в счёте): 1",
+        "(никого не было)",
+        "Окно 3",
+        "(фото, голос)",
+    ] {
+        assert!(text.contains(want), "{want} missing in the report:\n{text}");
+    }
+    let chart = report["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["content_type"] == "image/png")
+        .unwrap();
+    assert!(chart["size"].as_u64().unwrap() > 5_000, "{chart}");
+    // A test message goes to the same recipients.
+    let (s, b) = app
+        .post("/api/v1/notify/test", json!({ "channel": "email" }))
+        .await;
+    assert_eq!((s, b["queued"].as_i64()), (StatusCode::ACCEPTED, Some(1)));
+    smtp.wait_for(4, Duration::from_secs(20)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_chat_and_wrong_password_fail_for_good_and_show_on_the_console() {
+    let bot = BotApi::start().await;
+    let smtp = SmtpServer::start().await;
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    telegram_on(&app, &bot, json!({})).await;
+    pair(&app, &bot, GROUP, "Регистратура").await;
+    bot.forbid_chat(GROUP);
+    let (s, _) = app
+        .put(
+            "/api/v1/notify/secrets",
+            json!({ "smtp_password": "wrong-password-1" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, state) = app.get("/api/v1/notify").await;
+    let mut cfg = state["config"].clone();
+    cfg["email"] = serde_json::to_value(smtp.config()).unwrap();
+    cfg["alerts"] =
+        json!([{ "scores": [1], "channels": ["telegram", "email"], "escalate_after_mins": 0 }]);
+    let (s, b) = app.put("/api/v1/notify", cfg).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    app.rate(desk, 1).await;
+    let failed = app
+        .until("both messages failed", 30, || async {
+            let (_, f) = app.get("/api/v1/outbox?state=failed").await;
+            (f.as_array().unwrap().len() == 2).then_some(f)
+        })
+        .await;
+    let errors: Vec<String> = failed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}: {}", f["channel"], f["last_error"]))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("telegram") && e.contains("chat not found")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("email") && e.to_lowercase().contains("auth")),
+        "{errors:?}"
+    );
+    assert!(
+        !failed.to_string().contains("wrong-password-1") && !failed.to_string().contains(TOKEN)
+    );
+    assert!(smtp.messages().is_empty());
+}
+
+/// Every alert's id, in the order Telegram got them (from the buttons' callback data).
+fn telegram_alerts(bot: &BotApi) -> Vec<i64> {
+    bot.delivered()
+        .iter()
+        .filter_map(|c| {
+            c.callback_data()
+                .first()
+                .and_then(|d| d.strip_prefix("take:"))
+                .map(|id| id.parse().unwrap())
+        })
+        .collect()
+}
+
+/// Every alert's rating id, in the order the SMTP server accepted them (from the subject).
+fn email_alerts(smtp: &SmtpServer) -> Vec<String> {
+    smtp.messages()
+        .iter()
+        .filter(|m| m["subject"].as_str().unwrap_or("").contains("Окно"))
+        .map(|m| m["subject"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_channels_down_refusing_and_slow_deliver_every_alert_once_in_order() {
+    let bot = BotApi::start().await;
+    let smtp = SmtpServer::start().await;
+    let app = App::start().await;
+    let mut desks = Vec::new();
+    for i in 1..=3 {
+        desks.push(app.desk(&format!("Окно {i}")).await);
+    }
+    telegram_on(&app, &bot, json!({})).await;
+    pair(&app, &bot, GROUP, "Регистратура").await;
+    let (s, _) = app
+        .put(
+            "/api/v1/notify/secrets",
+            json!({ "smtp_password": smtp.password }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, state) = app.get("/api/v1/notify").await;
+    let mut cfg = state["config"].clone();
+    cfg["email"] = serde_json::to_value(smtp.config()).unwrap();
+    cfg["alerts"] =
+        json!([{ "scores": [1], "channels": ["telegram", "email"], "escalate_after_mins": 0 }]);
+    let (s, b) = app.put("/api/v1/notify", cfg).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    let mut lows = Vec::new();
+    for fault in ["stopped", "refusing", "slow"] {
+        match fault {
+            "stopped" => {
+                bot.stop().await;
+                smtp.command("stop").await;
+            }
+            "refusing" => {
+                bot.set_mode(Mode::Refusing);
+                smtp.command("refuse").await;
+            }
+            _ => {
+                bot.set_mode(Mode::Slow(Duration::from_secs(2)));
+                smtp.command("slow 2").await;
+            }
+        }
+        // Ratings keep coming and are answered while the channels are away.
+        for (i, desk) in desks.iter().enumerate() {
+            lows.push(app.rate(*desk, 1).await["id"].as_i64().unwrap());
+            app.rate(*desk, 2 + (i as i64 % 2)).await;
+        }
+        if fault != "slow" {
+            app.until(&format!("both channels down ({fault})"), 30, || async {
+                let (_, h) = app.get("/healthz").await;
+                let down = h["channels"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["state"] == "down")
+                    .count();
+                (down == 2).then_some(())
+            })
+            .await;
+        }
+        match fault {
+            "stopped" => {
+                bot.restart().await;
+                smtp.command("start").await;
+            }
+            _ => {
+                bot.set_mode(Mode::Up);
+                smtp.command("ok").await;
+            }
+        }
+        let want = lows.len();
+        app.until(
+            &format!("every alert delivered after {fault}"),
+            60,
+            || async {
+                (telegram_alerts(&bot).len() >= want && email_alerts(&smtp).len() >= want)
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+    // Exactly once, in order, on both channels.
+    let (_, alerts) = app.get("/api/v1/alerts?limit=1000").await;
+    let mut by_rating: Vec<(i64, i64)> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["rating_id"].as_i64().unwrap(), a["id"].as_i64().unwrap()))
+        .collect();
+    by_rating.sort();
+    assert_eq!(by_rating.iter().map(|x| x.0).collect::<Vec<_>>(), lows);
+    let ids: Vec<i64> = by_rating.iter().map(|x| x.1).collect();
+    assert_eq!(
+        telegram_alerts(&bot),
+        ids,
+        "Telegram: each alert once, in order"
+    );
+    let subjects = email_alerts(&smtp);
+    assert_eq!(
+        subjects.len(),
+        ids.len(),
+        "email: each alert once: {subjects:#?}"
+    );
+    for (k, subject) in subjects.iter().enumerate() {
+        let desk = format!("Окно {}", k % 3 + 1);
+        assert!(
+            subject.contains(&desk),
+            "email: in order, #{k} should be {desk}: {subjects:#?}"
+        );
+    }
+    // One message per outage says how long the channel was away.
+    let notices = bot
+        .delivered()
+        .iter()
+        .filter(|c| c.text.as_deref().unwrap_or("").contains("не было связи"))
+        .count();
+    assert_eq!(
+        notices, 2,
+        "Telegram: one notice per outage (stopped, refusing)"
+    );
+    let mail_notices = smtp
+        .messages()
+        .iter()
+        .filter(|m| m["text"].as_str().unwrap_or("").contains("не было связи"))
+        .count();
+    assert_eq!(mail_notices, 2, "email: one notice per outage");
+    let (_, outbox) = app.get("/api/v1/outbox?state=failed").await;
+    assert_eq!(outbox, json!([]));
+}
