@@ -554,7 +554,7 @@ async fn both_channels_down_refusing_and_slow_deliver_every_alert_once_in_order(
     assert_eq!(s, StatusCode::OK, "{b}");
 
     let mut lows = Vec::new();
-    for fault in ["stopped", "refusing", "slow"] {
+    for fault in ["stopped", "refusing", "slow", "limited"] {
         match fault {
             "stopped" => {
                 bot.stop().await;
@@ -564,9 +564,16 @@ async fn both_channels_down_refusing_and_slow_deliver_every_alert_once_in_order(
                 bot.set_mode(Mode::Refusing);
                 smtp.command("refuse").await;
             }
-            _ => {
+            "slow" => {
                 bot.set_mode(Mode::Slow(Duration::from_secs(2)));
                 smtp.command("slow 2").await;
+            }
+            _ => {
+                // Telegram's rate limit: 429 with retry_after, twice; not an outage.
+                bot.set_mode(Mode::Limited {
+                    retry_after: 1,
+                    times: 2,
+                });
             }
         }
         // Ratings keep coming and are answered while the channels are away.
@@ -574,7 +581,7 @@ async fn both_channels_down_refusing_and_slow_deliver_every_alert_once_in_order(
             lows.push(app.rate(*desk, 1).await["id"].as_i64().unwrap());
             app.rate(*desk, 2 + (i as i64 % 2)).await;
         }
-        if fault != "slow" {
+        if fault == "stopped" || fault == "refusing" {
             app.until(&format!("both channels down ({fault})"), 30, || async {
                 let (_, h) = app.get("/healthz").await;
                 let down = h["channels"]
@@ -592,10 +599,11 @@ async fn both_channels_down_refusing_and_slow_deliver_every_alert_once_in_order(
                 bot.restart().await;
                 smtp.command("start").await;
             }
-            _ => {
+            "refusing" | "slow" => {
                 bot.set_mode(Mode::Up);
                 smtp.command("ok").await;
             }
+            _ => {}
         }
         let want = lows.len();
         app.until(
@@ -655,4 +663,196 @@ async fn both_channels_down_refusing_and_slow_deliver_every_alert_once_in_order(
     assert_eq!(mail_notices, 2, "email: one notice per outage");
     let (_, outbox) = app.get("/api/v1/outbox?state=failed").await;
     assert_eq!(outbox, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_nobody_takes_goes_to_the_escalation_chat_once() {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    let desk = app.desk("Окно 7").await;
+    telegram_on(
+        &app,
+        &bot,
+        json!({ "alerts": [{ "scores": [1], "channels": ["telegram"], "escalate_after_mins": 10 }] }),
+    )
+    .await;
+    pair(&app, &bot, GROUP, "Регистратура").await;
+    const HEAD: i64 = -2002;
+    pair(&app, &bot, HEAD, "Заведующая").await;
+    let (s, b) = app
+        .patch(
+            &format!("/api/v1/notify/chats/{HEAD}"),
+            json!({ "role": "escalation" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, b) = app
+        .patch(
+            &format!("/api/v1/notify/chats/{HEAD}"),
+            json!({ "role": "boss" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+
+    let engine = app.server.as_ref().unwrap().engine.clone();
+    app.rate(desk, 1).await; // left open
+    app.rate(desk, 1).await; // taken in time
+    let (_, alerts) = app.get("/api/v1/alerts").await;
+    let (open, taken) = (
+        alerts[1]["id"].as_i64().unwrap(),
+        alerts[0]["id"].as_i64().unwrap(),
+    );
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/alerts/{taken}/take"),
+            json!({ "by": "Ольга" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    bot.wait_for(
+        "both alerts in the main group",
+        Duration::from_secs(20),
+        |calls| {
+            calls
+                .iter()
+                .filter(|c| {
+                    c.is_delivery() && c.chat_id == Some(GROUP) && !c.callback_data().is_empty()
+                })
+                .count()
+                == 2
+        },
+    )
+    .await;
+    assert!(
+        deliveries_to(&bot, HEAD).len() == 1,
+        "the escalation chat got only its pairing answer"
+    );
+
+    let now = chrono::Utc::now().timestamp_millis();
+    assert_eq!(
+        engine.escalate_due(now + 9 * 60_000).await.unwrap(),
+        0,
+        "not yet"
+    );
+    assert_eq!(
+        engine.escalate_due(now + 11 * 60_000).await.unwrap(),
+        1,
+        "the open one only"
+    );
+    assert_eq!(
+        engine.escalate_due(now + 12 * 60_000).await.unwrap(),
+        0,
+        "once"
+    );
+    let calls = bot
+        .wait_for("the escalation", Duration::from_secs(20), |calls| {
+            calls.iter().any(|c| {
+                c.is_delivery() && c.chat_id == Some(HEAD) && !c.callback_data().is_empty()
+            })
+        })
+        .await;
+    let esc = calls
+        .iter()
+        .find(|c| c.is_delivery() && c.chat_id == Some(HEAD) && !c.callback_data().is_empty())
+        .unwrap();
+    assert!(
+        esc.text.as_deref().unwrap().contains("Никто не взял"),
+        "{esc:?}"
+    );
+    assert_eq!(esc.callback_data()[0], format!("take:{open}"));
+    let (_, alerts) = app.get("/api/v1/alerts").await;
+    assert!(
+        alerts[1]["escalated_at"].is_string() && alerts[0]["escalated_at"].is_null(),
+        "{alerts}"
+    );
+    // The head of reception takes it from the escalation chat.
+    let msg = esc.message_id.unwrap();
+    bot.push_callback(HEAD, msg, "Заведующая", &format!("take:{open}"));
+    app.until("taken from the escalation chat", 20, || async {
+        let (_, a) = app.get(&format!("/api/v1/alerts?state=taken")).await;
+        (a.as_array().unwrap().len() == 2).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_go_by_their_condition_once_per_period() {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    // Two fine ratings in the last full hour: nothing negative.
+    let hour = chrono::Utc::now().timestamp_millis() / 3_600_000 * 3_600_000 - 1_800_000;
+    for i in 0..2 {
+        let at = chrono::DateTime::from_timestamp_millis(hour + i * 60_000)
+            .unwrap()
+            .to_rfc3339();
+        let (s, b) = app
+            .post(
+                "/api/v1/ratings",
+                json!({ "desk_id": desk, "score": 2, "at": at }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = app
+        .patch(
+            "/api/v1/settings",
+            json!({ "timezone": "Europe/Moscow", "language": "en" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    telegram_on(
+        &app,
+        &bot,
+        json!({ "reports": [
+            { "every": "1h", "condition": "negative", "channels": ["telegram"] },
+            { "every": "1h", "condition": "always", "channels": ["telegram"] },
+        ] }),
+    )
+    .await;
+    pair(&app, &bot, GROUP, "Reception").await;
+    let engine = app.server.as_ref().unwrap().engine.clone();
+    let now = chrono::Utc::now().timestamp_millis();
+    // The clock may have been first; either way each period is handled once.
+    let first = engine.reports_due(now).await.unwrap();
+    let calls = bot
+        .wait_for("the report", Duration::from_secs(30), |calls| {
+            calls
+                .iter()
+                .any(|c| c.is_delivery() && c.method == "sendPhoto")
+        })
+        .await;
+    assert!(first <= 1);
+    assert_eq!(
+        engine.reports_due(now).await.unwrap(),
+        0,
+        "a period goes once"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let photos: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.is_delivery() && c.method == "sendPhoto")
+        .collect();
+    assert_eq!(
+        bot.delivered()
+            .iter()
+            .filter(|c| c.method == "sendPhoto")
+            .count(),
+        1,
+        "only the 'always' rule's report"
+    );
+    let chart = &photos[0].file.as_ref().unwrap().bytes;
+    assert_eq!(&chart[1..4], b"PNG");
+    let text: String = bot
+        .delivered()
+        .iter()
+        .filter(|c| c.chat_id == Some(GROUP))
+        .filter_map(|c| c.text.clone())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("Report"),
+        "in the installation's language: {text}"
+    );
+    assert!(text.contains("Ratings: <b>2</b>"), "{text}");
 }

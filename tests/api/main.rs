@@ -15,6 +15,7 @@ mod migrations;
 mod notify;
 mod panels;
 mod reports;
+mod samples;
 mod sessions;
 mod smtp;
 mod sse;

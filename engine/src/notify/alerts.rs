@@ -202,14 +202,20 @@ pub fn on_voice(
 
 /// Sends the alerts still open past their time to the escalation chats and addresses (or, if
 /// there are none, again to the usual ones).
-pub fn escalate_due(ctx: &mut WriteCtx<'_>, cfg: &NotifyConfig, words: &Words) -> Result<usize> {
+/// `now` is the clock's reading (tests pass a later one rather than wait).
+pub fn escalate_due(
+    ctx: &mut WriteCtx<'_>,
+    now: Millis,
+    cfg: &NotifyConfig,
+    words: &Words,
+) -> Result<usize> {
     let due: Vec<(i64, i64, Millis)> = ctx
         .conn
         .prepare_cached(
             "SELECT id, rating_id, created_at FROM alerts
              WHERE state = 'open' AND escalated_at IS NULL AND escalate_at <= ?1",
         )?
-        .query_map([ctx.now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let all = [Channel::Telegram, Channel::Email];
     let mut targets = targets(ctx.conn, cfg, &all, true)?;
@@ -218,7 +224,7 @@ pub fn escalate_due(ctx: &mut WriteCtx<'_>, cfg: &NotifyConfig, words: &Words) -
     }
     for (alert_id, rating_id, created_at) in &due {
         let f = facts(ctx.conn, *alert_id, *rating_id, words)?;
-        let msg = digest::escalation(&f, (ctx.now - created_at) / 60_000, words.lang, words.tz);
+        let msg = digest::escalation(&f, (now - created_at) / 60_000, words.lang, words.tz);
         for (channel, target) in &targets {
             let item = NewItem {
                 channel: *channel,

@@ -77,6 +77,8 @@ struct Words {
     test: &'static str,
     test_subject: &'static str,
     paired: &'static str,
+    /// The same without a clinic name (none set yet).
+    paired_plain: &'static str,
     paired_more: &'static str,
     report_day: &'static str,
     report_day_until: &'static str,
@@ -145,6 +147,7 @@ fn words(lang: Language) -> Words {
             test: "Проверка связи: сообщения «Отклика» доходят.",
             test_subject: "проверка связи",
             paired: "Чат {chat} подключён к «Отклику» клиники {clinic}.",
+            paired_plain: "Чат {chat} подключён к «Отклику».",
             paired_more: "Сюда будут приходить низкие оценки и отчёты. Команды: /help",
             report_day: "Отчёт за день {date}",
             report_day_until: "Отчёт за день {date} (до {to})",
@@ -217,6 +220,7 @@ fn words(lang: Language) -> Words {
             test: "Test message: Otklik notifications reach you.",
             test_subject: "test message",
             paired: "This chat, {chat}, is now connected to Otklik at {clinic}.",
+            paired_plain: "This chat, {chat}, is now connected to Otklik.",
             paired_more: "Low ratings and reports will come here. Commands: /help",
             report_day: "Report for {date}",
             report_day_until: "Report for {date} (until {to})",
@@ -289,6 +293,7 @@ fn words(lang: Language) -> Words {
             test: "Mensaje de prueba: las notificaciones de Otklik llegan.",
             test_subject: "mensaje de prueba",
             paired: "El chat {chat} queda conectado a Otklik de {clinic}.",
+            paired_plain: "El chat {chat} queda conectado a Otklik.",
             paired_more: "Aquí llegarán las valoraciones bajas y los informes. Comandos: /help",
             report_day: "Informe del día {date}",
             report_day_until: "Informe del día {date} (hasta las {to})",
@@ -1033,7 +1038,11 @@ pub fn paired(clinic: &str, chat_title: &str, lang: Language) -> String {
     format!(
         "✅ {}\n{}",
         fill(
-            w.paired,
+            if clinic.trim().is_empty() {
+                w.paired_plain
+            } else {
+                w.paired
+            },
             &[("chat", &quoted(chat_title)), ("clinic", &quoted(clinic))]
         ),
         w.paired_more

@@ -391,6 +391,25 @@ impl Engine {
             .await
     }
 
+    /// Queues the reports whose period has ended by `now` (the clock calls this every 10 s).
+    pub async fn reports_due(&self, now: Millis) -> Result<usize> {
+        worker::reports_due(self, now).await
+    }
+
+    /// Escalates the alerts still open at `now` past their time (the clock calls this too).
+    pub async fn escalate_due(&self, now: Millis) -> Result<usize> {
+        let cfg = self.notify.config();
+        let words = self.notify.words(&self.settings());
+        let n = self
+            .writer
+            .write(move |ctx| alerts::escalate_due(ctx, now, &cfg, &words))
+            .await?;
+        if n > 0 {
+            self.notify.wake();
+        }
+        Ok(n)
+    }
+
     /// Starts the delivery workers, the Telegram bot, and the report and escalation clock.
     pub(crate) fn start_notify(self: &Arc<Self>) {
         for channel in [Channel::Telegram, Channel::Email, Channel::Webhook] {

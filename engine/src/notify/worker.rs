@@ -184,7 +184,9 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                 .await
             {
                 Ok(Photo::Ready(photo)) => item.body.attachments.insert(0, photo),
-                Ok(Photo::NotYet) if now_ms() - item.created_at < PHOTO_WAIT_MS => {
+                Ok(Photo::NotYet)
+                    if item.kind == Kind::Alert && now_ms() - item.created_at < PHOTO_WAIT_MS =>
+                {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                     continue;
                 }
@@ -315,16 +317,8 @@ pub(super) async fn clock(engine: Arc<Engine>) {
         if let Err(e) = reports_due(&engine, now).await {
             tracing::warn!(%e, "cannot make a scheduled report");
         }
-        let cfg = engine.notify.config();
-        let words = engine.notify.words(&engine.settings());
-        match engine
-            .writer
-            .write(move |ctx| alerts::escalate_due(ctx, &cfg, &words))
-            .await
-        {
-            Ok(n) if n > 0 => engine.notify.wake(),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(%e, "cannot escalate alerts"),
+        if let Err(e) = engine.escalate_due(now).await {
+            tracing::warn!(%e, "cannot escalate alerts");
         }
         if now - last_prune > 3_600_000 {
             last_prune = now;
@@ -346,7 +340,7 @@ fn rule_key(r: &super::config::ReportRule) -> String {
 
 /// Queues every report whose period has just ended (or ended while the PC was off, within its
 /// catch-up window) and has not been handled yet.
-pub(super) async fn reports_due(engine: &Arc<Engine>, now: Millis) -> Result<usize> {
+pub(super) async fn reports_due(engine: &Engine, now: Millis) -> Result<usize> {
     let cfg = engine.notify.config();
     let s = engine.settings();
     let tz = s.tz();
@@ -426,6 +420,11 @@ pub(super) async fn reports_due(engine: &Arc<Engine>, now: Millis) -> Result<usi
                     Some(_) => alerts::targets(ctx.conn, &cfg2, &channels, false)?,
                     None => Vec::new(),
                 };
+                if msg.is_some() && targets.is_empty() {
+                    // Nobody to send to yet (a chat not paired, a channel off): try again on
+                    // the next tick, within the catch-up window.
+                    return Ok(0);
+                }
                 let outcome = if targets.is_empty() { "skipped" } else { "queued" };
                 let fresh = ctx.conn.execute(
                     "INSERT OR IGNORE INTO report_runs (rule, period_end, outcome) VALUES (?1, ?2, ?3)",
