@@ -769,7 +769,7 @@ async fn an_alert_nobody_takes_goes_to_the_escalation_chat_once() {
     let msg = esc.message_id.unwrap();
     bot.push_callback(HEAD, msg, "Заведующая", &format!("take:{open}"));
     app.until("taken from the escalation chat", 20, || async {
-        let (_, a) = app.get(&format!("/api/v1/alerts?state=taken")).await;
+        let (_, a) = app.get("/api/v1/alerts?state=taken").await;
         (a.as_array().unwrap().len() == 2).then_some(())
     })
     .await;
