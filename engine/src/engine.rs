@@ -218,10 +218,14 @@ impl Engine {
             })
             .await?;
         self.notify.wake();
-        let (before, after) = {
+        let (before, after, paused) = {
             let s = self.settings.read().expect("settings lock");
-            (s.audio_before_secs, s.audio_after_secs)
+            (s.audio_before_secs, s.audio_after_secs, s.capture_paused)
         };
+        if paused {
+            // Capture paused from the tray or the console: the rating counts, without evidence.
+            return Ok(rating);
+        }
         let at = crate::time::parse_rfc3339("at", &rating.at).unwrap_or_else(|_| now_ms());
         self.evidence.on_rating(
             &self.writer,

@@ -69,6 +69,23 @@ pub struct Settings {
     /// Photos are scaled down to this width and saved as JPEG of this quality.
     pub photo_max_width: u32,
     pub photo_quality: u32,
+    /// The desktop app starts when someone logs in to the PC.
+    pub start_with_system: bool,
+    /// No photos or clips are taken while this is on (the tray's "Pause capture").
+    pub capture_paused: bool,
+    /// Where database backups go; empty = `backups` in the data directory.
+    pub backup_dir: String,
+    /// Hours between two backups; 0 = no scheduled backups.
+    pub backup_every_hours: u32,
+    /// Backups kept; older ones are deleted.
+    pub backup_keep: u32,
+    /// Days log files are kept.
+    pub log_keep_days: u32,
+    /// Minutes a device or channel may be down before a notice goes out through the channels
+    /// that still work (and one when it is back); 0 = no notices.
+    pub health_notice_after_mins: u32,
+    /// The first-run wizard was finished (or skipped).
+    pub setup_done: bool,
 }
 
 impl Default for Settings {
@@ -99,6 +116,14 @@ impl Default for Settings {
             audio_retention_days: 30,
             photo_max_width: 640,
             photo_quality: 70,
+            start_with_system: false,
+            capture_paused: false,
+            backup_dir: String::new(),
+            backup_every_hours: 24,
+            backup_keep: 14,
+            log_keep_days: 14,
+            health_notice_after_mins: 10,
+            setup_done: false,
         }
     }
 }
@@ -128,6 +153,14 @@ pub struct SettingsPatch {
     pub audio_retention_days: Option<i64>,
     pub photo_max_width: Option<i64>,
     pub photo_quality: Option<i64>,
+    pub start_with_system: Option<bool>,
+    pub capture_paused: Option<bool>,
+    pub backup_dir: Option<String>,
+    pub backup_every_hours: Option<i64>,
+    pub backup_keep: Option<i64>,
+    pub log_keep_days: Option<i64>,
+    pub health_notice_after_mins: Option<i64>,
+    pub setup_done: Option<bool>,
 }
 
 fn in_range(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<u32> {
@@ -247,6 +280,39 @@ impl Settings {
         }
         if let Some(v) = patch.photo_quality {
             s.photo_quality = in_range("photo_quality", v, 30..=95)?;
+        }
+        if let Some(b) = patch.start_with_system {
+            s.start_with_system = b;
+        }
+        if let Some(b) = patch.capture_paused {
+            s.capture_paused = b;
+        }
+        if let Some(dir) = &patch.backup_dir {
+            let dir = dir.trim();
+            if !dir.is_empty() && !std::path::Path::new(dir).is_absolute() {
+                return Err(Error::invalid(
+                    "backup_dir",
+                    format!(
+                        "'{dir}' is not a full path such as D:\\Backups\\Otklik or /mnt/backup/otklik"
+                    ),
+                ));
+            }
+            s.backup_dir = dir.to_string();
+        }
+        if let Some(v) = patch.backup_every_hours {
+            s.backup_every_hours = in_range("backup_every_hours", v, 0..=168)?;
+        }
+        if let Some(v) = patch.backup_keep {
+            s.backup_keep = in_range("backup_keep", v, 1..=365)?;
+        }
+        if let Some(v) = patch.log_keep_days {
+            s.log_keep_days = in_range("log_keep_days", v, 1..=365)?;
+        }
+        if let Some(v) = patch.health_notice_after_mins {
+            s.health_notice_after_mins = in_range("health_notice_after_mins", v, 0..=1440)?;
+        }
+        if let Some(b) = patch.setup_done {
+            s.setup_done = b;
         }
         if let Some(m) = patch.kiosk_monitor {
             s.kiosk_monitor = in_range("kiosk_monitor", m, 1..=16)?;
