@@ -4,6 +4,7 @@
 import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type DeskEvidence, type DeskInput, type Media, mediaUrl, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings } from "./api";
 import { h, levelBar } from "./dom";
 import { reportsCard } from "./reports";
+import { notifyCards } from "./notify";
 import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
 
 interface ConsoleState {
@@ -75,6 +76,10 @@ function openConsole(main: HTMLElement) {
   const recentCard = h("section", { class: "card" });
   const reportCard = h("section", { class: "card wide" });
   reportsCard(reportCard);
+  const alertsCard = h("section", { class: "card", "data-card": "alerts" });
+  const outboxCard = h("section", { class: "card", "data-card": "outbox" });
+  const notifyCard = h("section", { class: "card full-row", "data-card": "notify" });
+  notifyCards(alertsCard, notifyCard, outboxCard);
   const logout = h("button", { type: "button", class: "secondary" }, tr.logout);
   logout.addEventListener("click", async () => {
     await send("POST", "/api/v1/console/logout", {}).catch(() => {});
@@ -84,7 +89,7 @@ function openConsole(main: HTMLElement) {
   main.replaceChildren(
     h("header", {}, h("h1", {}, tr.admin), logout),
     status,
-    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard, reportCard),
+    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard, reportCard, alertsCard, outboxCard, notifyCard),
   );
 
   const act = async (what: () => Promise<unknown>) => {

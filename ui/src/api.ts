@@ -269,3 +269,143 @@ export async function mediaUrl(path: string): Promise<string> {
   if (!resp.ok) throw new ApiError(resp.status, `${resp.status} ${resp.statusText}`);
   return URL.createObjectURL(await resp.blob());
 }
+
+// Notifications: alerts, their channels and the outbox (the console's Alerts, Notifications and
+// Outbox cards).
+
+export type NotifyChannel = "telegram" | "email";
+
+export interface AlertRule {
+  scores: number[];
+  /** Empty = every desk. */
+  desks: number[];
+  channels: NotifyChannel[];
+  /** 0 = never escalate. */
+  escalate_after_mins: number;
+}
+
+export interface ReportRule {
+  /** `1h` … `12h`, or `daily@HH:MM`. */
+  every: string;
+  condition: "always" | "any" | "negative";
+  channels: NotifyChannel[];
+}
+
+export interface NotifyConfig {
+  telegram: { enabled: boolean; api_url: string; min_interval_ms: number };
+  email: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    security: "starttls" | "tls" | "none";
+    user: string;
+    from: string;
+    to: string[];
+    escalation_to: string[];
+    ca_file: string;
+  };
+  alerts: AlertRule[];
+  reports: ReportRule[];
+  /** Empty = off. */
+  webhook_url: string;
+  retry_max_secs: number;
+  link_base: string;
+}
+
+export interface ChannelState {
+  channel: "telegram" | "email" | "webhook";
+  state: "off" | "ok" | "down";
+  since: string | null;
+  last_error: string | null;
+  pending: number;
+  failed: number;
+}
+
+export interface TelegramChat {
+  chat_id: number;
+  title: string;
+  role: "main" | "escalation";
+  paired_at: string;
+}
+
+export interface Pairing {
+  code: string;
+  expires_at: string;
+}
+
+export interface NotifyState {
+  config: NotifyConfig;
+  telegram_token_set: boolean;
+  smtp_password_set: boolean;
+  /** Where the secrets are kept, in words. */
+  secrets_place: string;
+  bot_username: string | null;
+  chats: TelegramChat[];
+  pairing: Pairing | null;
+  channels: ChannelState[];
+}
+
+export interface AlertView {
+  id: number;
+  rating_id: number;
+  desk_id: number;
+  desk: string;
+  registrar: string | null;
+  score: number;
+  scale: number;
+  at: string;
+  state: "open" | "taken" | "resolved";
+  created_at: string;
+  taken_by: string | null;
+  taken_at: string | null;
+  resolved_by: string | null;
+  resolved_at: string | null;
+  cause: string | null;
+  escalated_at: string | null;
+  minutes_to_take: number | null;
+  minutes_to_resolve: number | null;
+}
+
+export interface OutboxItem {
+  id: number;
+  channel: "telegram" | "email" | "webhook";
+  target: string;
+  kind: string;
+  summary: string;
+  attachments: string[];
+  alert_id: number | null;
+  state: "pending" | "sent" | "failed";
+  attempts: number;
+  created_at: string;
+  sent_at: string | null;
+  last_error: string | null;
+}
+
+/** An error that names the field the engine refused (`email.to[1]`), if it did. */
+export class FieldError extends ApiError {
+  constructor(status: number, message: string, code: string, public field: string | null) {
+    super(status, message, code);
+  }
+}
+
+/** Like `send`, but a refusal keeps the field the engine named (a 422 of a settings form). */
+export async function sendForm<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const token = consoleToken.get();
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  const resp = await fetch(path, { method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body) });
+  if (resp.ok) return (resp.status === 204 ? undefined : await resp.json()) as T;
+  let message = `${resp.status} ${resp.statusText}`;
+  let code = "";
+  let field: string | null = null;
+  try {
+    const b = await resp.json();
+    message = b.error ?? message;
+    code = b.code ?? "";
+    field = typeof b.field === "string" ? b.field : null;
+  } catch {
+    // not JSON: keep the status line
+  }
+  throw new FieldError(resp.status, message, code, field);
+}

@@ -1,0 +1,999 @@
+// The console's notifications: the alerts a supervisor works through (take, resolve with a
+// cause), where alerts and reports go (Telegram, email, the clinic's webhook) and by which rules,
+// and the outbox of messages on their way. Live on the `alert` and `outbox` events.
+
+import {
+  ApiError,
+  consoleToken,
+  FieldError,
+  getJson,
+  send,
+  sendForm,
+  type AlertRule,
+  type AlertView,
+  type ChannelState,
+  type Desk,
+  type NotifyChannel,
+  type NotifyConfig,
+  type NotifyState,
+  type OutboxItem,
+  type Pairing,
+  type ReportRule,
+  type Settings,
+  type TelegramChat,
+} from "./api";
+import { h } from "./dom";
+import { levelColor, levelNames, locale, num, t } from "./i18n";
+
+/** "{n} min" with its values. */
+function fill(s: string, vars: Record<string, string | number>) {
+  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
+}
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** The installation's time zone (Settings.timezone), so times read as on the clinic's clocks. */
+let zone: string | undefined;
+
+function setZone(tz: string | undefined) {
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: tz });
+    zone = tz;
+  } catch {
+    zone = undefined;
+  }
+}
+
+function clock(iso: string) {
+  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", timeZone: zone }).format(new Date(iso));
+}
+
+function dayOf(d: Date) {
+  return new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone: zone }).format(d);
+}
+
+/** Today's times as HH:MM, older ones with their date. */
+function when(iso: string) {
+  const d = new Date(iso);
+  if (dayOf(d) === dayOf(new Date())) return clock(iso);
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "short", timeStyle: "short", timeZone: zone }).format(d);
+}
+
+/** "5 minutes ago", in the console's language. */
+function ago(iso: string) {
+  const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
+  const mins = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60_000));
+  if (mins < 60) return rtf.format(-mins, "minute");
+  if (mins < 48 * 60) return rtf.format(-Math.floor(mins / 60), "hour");
+  return rtf.format(-Math.floor(mins / 1440), "day");
+}
+
+function expired(e: unknown) {
+  if (e instanceof ApiError && e.status === 401) {
+    consoleToken.set(null);
+    location.reload();
+    return true;
+  }
+  return false;
+}
+
+function showError(el: HTMLElement, e: unknown) {
+  if (expired(e)) return;
+  el.textContent = `${t().failed}${errorText(e)}`;
+  el.className = "status error";
+}
+
+function showOk(el: HTMLElement, text: string) {
+  el.textContent = text;
+  el.className = "status ok";
+  window.setTimeout(() => {
+    if (el.textContent === text) el.textContent = "";
+  }, 4000);
+}
+
+/** Runs `fn` once shortly after the last of a burst of calls (events come in bursts). */
+function debounce(fn: () => void, ms = 300) {
+  let timer = 0;
+  return () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(fn, ms);
+  };
+}
+
+/** The engine's event stream, for the events the console's own `Live` does not listen to
+ * (`alert`, `outbox`): reconnects by itself, and after a gap reloads what it shows. */
+function listen(handlers: Record<string, (data: unknown) => void>, resync: () => void) {
+  let first = true;
+  let watchdog = 0;
+  let es: EventSource | null = null;
+  // The server pings every 10 s: silence for longer means a dead connection.
+  const alive = () => {
+    window.clearTimeout(watchdog);
+    watchdog = window.setTimeout(restart, 25_000);
+  };
+  const restart = () => {
+    es?.close();
+    open();
+  };
+  const open = () => {
+    const source = new EventSource("/api/v1/events");
+    es = source;
+    source.addEventListener("hello", () => {
+      alive();
+      if (!first) resync();
+      first = false;
+    });
+    source.addEventListener("ping", alive);
+    source.addEventListener("resync", () => {
+      alive();
+      resync();
+    });
+    for (const [name, fn] of Object.entries(handlers))
+      source.addEventListener(name, (ev) => {
+        alive();
+        let data: unknown = null;
+        try {
+          data = JSON.parse((ev as MessageEvent).data);
+        } catch {
+          // no body: the handler reloads anyway
+        }
+        fn(data);
+      });
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) window.setTimeout(restart, 2000);
+    };
+    alive();
+  };
+  open();
+}
+
+function channelName(c: string) {
+  return t().notify.channelNames[c] ?? c;
+}
+
+/** Someone is typing in this element: a redraw would lose it. */
+const typingIn = (el: HTMLElement) => {
+  const a = document.activeElement;
+  return !!a && a !== document.body && el.contains(a) && a.tagName !== "BUTTON";
+};
+
+export function notifyCards(alertsCard: HTMLElement, settingsCard: HTMLElement, outboxCard: HTMLElement) {
+  const alerts = new AlertsCard(alertsCard);
+  const settings = new SettingsCard(settingsCard);
+  const outbox = new OutboxCard(outboxCard);
+  void getJson<Settings>("/api/v1/settings")
+    .then((s) => setZone(s.timezone))
+    .catch(() => setZone(undefined))
+    .finally(() => {
+      void alerts.load();
+      void settings.load();
+      void outbox.load();
+    });
+  const alertsLater = debounce(() => void alerts.load());
+  const outboxLater = debounce(() => {
+    void outbox.load();
+    void settings.loadChannels();
+  }, 500);
+  listen(
+    {
+      alert: (data) => {
+        // The event carries the alert: shown at once, then the lists are read again.
+        if (data && typeof data === "object" && "id" in data) alerts.apply(data as AlertView);
+        alertsLater();
+        outboxLater();
+      },
+      outbox: outboxLater,
+      // A new rating queues its webhook message (no `outbox` event for that).
+      rating: outboxLater,
+    },
+    () => {
+      void alerts.load();
+      void outbox.load();
+      void settings.loadChannels();
+    },
+  );
+  // Channel states change without events of their own (a server stops answering): polled.
+  window.setInterval(() => {
+    void settings.loadChannels();
+    void outbox.load();
+  }, 5000);
+  // Ages ("5 minutes ago") move on.
+  window.setInterval(() => alerts.render(), 30_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts: the supervisor's daily view.
+
+class AlertsCard {
+  private active: AlertView[] = [];
+  private done: AlertView[] = [];
+  /** Alerts with the cause form open, and what was typed there. */
+  private resolving = new Map<number, string>();
+  private me: HTMLInputElement;
+  private msg = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  private list = h("ul", { class: "alerts", "data-testid": "alerts-active" });
+  private doneList = h("ul", { class: "alerts resolved", "data-testid": "alerts-resolved" });
+
+  constructor(card: HTMLElement) {
+    const n = t().notify;
+    this.me = h("input", { name: "me", value: localStorage.getItem("otklik-me") ?? "", placeholder: n.mePlaceholder, "aria-label": n.me, maxlength: "100", autocomplete: "name" });
+    this.me.addEventListener("change", () => localStorage.setItem("otklik-me", this.me.value.trim()));
+    card.classList.add("alerts-card");
+    card.replaceChildren(
+      h("h2", {}, n.alerts),
+      h("label", { class: "inline me" }, h("span", { class: "muted" }, n.me), this.me),
+      this.msg,
+      h("h3", {}, n.waitingAlerts),
+      this.list,
+      h("h3", {}, n.resolvedAlerts),
+      this.doneList,
+    );
+  }
+
+  async load() {
+    try {
+      const [open, taken, done] = await Promise.all([
+        getJson<AlertView[]>("/api/v1/alerts?state=open&limit=100"),
+        getJson<AlertView[]>("/api/v1/alerts?state=taken&limit=100"),
+        getJson<AlertView[]>("/api/v1/alerts?state=resolved&limit=10"),
+      ]);
+      this.active = [...open, ...taken];
+      this.done = done;
+      for (const id of this.resolving.keys()) if (!this.active.some((a) => a.id === id)) this.resolving.delete(id);
+      this.render();
+    } catch (e) {
+      showError(this.msg, e);
+    }
+  }
+
+  /** One alert as an event brought it. */
+  apply(a: AlertView) {
+    this.active = this.active.filter((x) => x.id !== a.id);
+    this.done = this.done.filter((x) => x.id !== a.id);
+    if (a.state === "resolved") this.done.unshift(a);
+    else if (a.state === "open") this.active.unshift(a);
+    else this.active.splice(this.active.filter((x) => x.state === "open").length, 0, a);
+    this.render();
+  }
+
+  /** Redraws from what was loaded, keeping an open cause form, its text and its focus. */
+  render() {
+    const n = t().notify;
+    const focused = document.activeElement instanceof HTMLInputElement && this.list.contains(document.activeElement) ? document.activeElement : null;
+    const focusId = focused?.dataset.cause;
+    const caret = focused?.selectionStart ?? null;
+    this.list.replaceChildren(...(this.active.length ? this.active.map((a) => this.item(a)) : [h("li", { class: "muted empty" }, n.noAlerts)]));
+    this.doneList.replaceChildren(...(this.done.length ? this.done.map((a) => this.resolvedItem(a)) : [h("li", { class: "muted empty" }, n.noResolved)]));
+    if (focusId) {
+      const input = this.list.querySelector<HTMLInputElement>(`input[data-cause="${focusId}"]`);
+      input?.focus();
+      if (input && caret !== null) input.setSelectionRange(caret, caret);
+    }
+  }
+
+  private who(): string | null {
+    const by = this.me.value.trim();
+    if (by) {
+      localStorage.setItem("otklik-me", by);
+      return by;
+    }
+    this.msg.textContent = t().notify.needName;
+    this.msg.className = "status error";
+    this.me.focus();
+    return null;
+  }
+
+  private headline(a: AlertView) {
+    const tr = t();
+    const dot = h("span", { class: "dot" });
+    dot.style.background = levelColor(a.score, a.scale);
+    return h(
+      "div",
+      { class: "alert-head" },
+      dot,
+      " ",
+      h("strong", {}, levelNames(a.scale)[a.score - 1] ?? String(a.score)),
+      ` · ${a.desk} · ${a.registrar ?? tr.unassigned} · `,
+      h("time", { datetime: a.at }, when(a.at)),
+    );
+  }
+
+  private item(a: AlertView) {
+    const tr = t();
+    const n = tr.notify;
+    const li = h("li", { "data-alert": String(a.id), "data-state": a.state, class: `alert ${a.state}` });
+    const state =
+      a.state === "open"
+        ? h("span", { class: "alert-state open" }, n.open)
+        : h("span", { class: "alert-state taken" }, fill(n.takenBy, { who: a.taken_by ?? "", time: a.taken_at ? clock(a.taken_at) : "" }));
+    li.append(
+      this.headline(a),
+      h("div", { class: "alert-meta" }, state, " · ", h("span", { class: "muted" }, ago(a.created_at)), a.escalated_at ? h("span", { class: "badge escalated" }, n.escalated) : null),
+    );
+    const buttons = h("div", { class: "actions" });
+    if (a.state === "open") {
+      const take = h("button", { type: "button", class: "primary", "data-action": "take" }, n.take);
+      take.addEventListener("click", () => void this.act(a, "take"));
+      buttons.append(take);
+    }
+    if (!this.resolving.has(a.id)) {
+      const resolve = h("button", { type: "button", class: a.state === "open" ? "secondary" : "primary", "data-action": "resolve" }, n.resolve);
+      resolve.addEventListener("click", () => {
+        this.resolving.set(a.id, "");
+        this.render();
+        this.list.querySelector<HTMLInputElement>(`input[data-cause="${a.id}"]`)?.focus();
+      });
+      buttons.append(resolve);
+      li.append(buttons);
+    } else {
+      if (buttons.childElementCount) li.append(buttons);
+      const cause = h("input", { name: "cause", "data-cause": String(a.id), value: this.resolving.get(a.id) ?? "", maxlength: "200", placeholder: n.causeHint, "aria-label": n.cause, required: "" });
+      cause.addEventListener("input", () => this.resolving.set(a.id, cause.value));
+      const cancel = h("button", { type: "button", class: "link" }, tr.cancel);
+      cancel.addEventListener("click", () => {
+        this.resolving.delete(a.id);
+        this.render();
+      });
+      const form = h("form", { class: "inline cause-form" }, h("span", {}, `${n.cause}:`), cause, h("button", { type: "submit", class: "primary" }, n.resolve), cancel);
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        void this.act(a, "resolve", cause.value.trim());
+      });
+      li.append(form);
+    }
+    return li;
+  }
+
+  private resolvedItem(a: AlertView) {
+    const n = t().notify;
+    return h(
+      "li",
+      { "data-alert": String(a.id), "data-state": a.state, class: "alert resolved" },
+      this.headline(a),
+      h("div", { class: "alert-cause" }, `${n.cause}: `, h("q", {}, a.cause ?? "")),
+      h(
+        "div",
+        { class: "alert-meta muted" },
+        fill(n.resolvedBy, { who: a.resolved_by ?? "" }),
+        a.minutes_to_resolve !== null ? ` ${fill(n.resolvedIn, { n: num(a.minutes_to_resolve) })}` : "",
+        a.resolved_at ? ` · ${when(a.resolved_at)}` : "",
+        a.escalated_at ? h("span", { class: "badge escalated" }, n.escalated) : null,
+      ),
+    );
+  }
+
+  private async act(a: AlertView, what: "take" | "resolve", cause = "") {
+    const by = this.who();
+    if (!by) return;
+    if (what === "resolve" && !cause) {
+      this.list.querySelector<HTMLInputElement>(`input[data-cause="${a.id}"]`)?.focus();
+      return;
+    }
+    try {
+      await send("POST", `/api/v1/alerts/${a.id}/${what}`, what === "take" ? { by } : { by, cause });
+      this.resolving.delete(a.id);
+      this.msg.textContent = "";
+      this.msg.className = "status";
+      (document.activeElement as HTMLElement | null)?.blur();
+    } catch (e) {
+      showError(this.msg, e);
+    }
+    await this.load();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: channels, rules, secrets.
+
+const EVERY = ["1h", "2h", "3h", "4h", "6h", "8h", "12h"];
+const CHANNELS: NotifyChannel[] = ["telegram", "email"];
+
+/** Field words for a 422's `field`: `email.to[1]` → "Email → recipients, address 2". */
+export function fieldWords(field: string): string {
+  const n = t().notify;
+  const parts: string[] = [];
+  let last = "";
+  for (const m of field.matchAll(/([A-Za-z_]+)|\[(\d+)\]/g)) {
+    if (m[1]) {
+      last = m[1];
+      parts.push(n.fields[m[1]] ?? m[1]);
+    } else {
+      const i = Number(m[2]) + 1;
+      const prev = parts.pop() ?? "";
+      parts.push(last === "alerts" || last === "reports" ? `${prev} ${i}` : `${prev}, ${fill(n.address, { n: i })}`);
+    }
+  }
+  return parts.join(" → ") || field;
+}
+
+class SettingsCard {
+  private state: NotifyState | null = null;
+  private draft: NotifyConfig | null = null;
+  private scale = 3;
+  private desks: Desk[] = [];
+  private chips = h("div", { class: "chan-chips", "data-testid": "channel-chips" });
+  private chats = h("div", { class: "chats" });
+  private pairingBox = h("div", { class: "pairing" });
+  private pairingTimer = 0;
+  private tokenState = h("span", { class: "secret-state" });
+  private passwordState = h("span", { class: "secret-state" });
+  private msg = h("p", { class: "status", role: "status", "aria-live": "polite", "data-testid": "notify-status" });
+  private rules = h("div", { class: "rules" });
+  private reports = h("div", { class: "rules" });
+
+  constructor(private card: HTMLElement) {
+    card.classList.add("notify-card");
+    card.replaceChildren(h("h2", {}, t().notify.settings), this.msg);
+  }
+
+  async load() {
+    try {
+      const [state, settings, desks] = await Promise.all([getJson<NotifyState>("/api/v1/notify"), getJson<Settings>("/api/v1/settings"), getJson<Desk[]>("/api/v1/desks")]);
+      this.state = state;
+      this.draft = clone(state.config);
+      this.scale = settings.scale;
+      this.desks = desks;
+      this.render();
+    } catch (e) {
+      showError(this.msg, e);
+    }
+  }
+
+  /** Channel states only (the form is left alone). */
+  async loadChannels() {
+    if (!this.state) return;
+    try {
+      const health = await getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => null);
+      const channels = health?.channels?.length ? health.channels : (await getJson<NotifyState>("/api/v1/notify")).channels;
+      this.state.channels = channels;
+      this.drawChips();
+    } catch (e) {
+      expired(e);
+    }
+  }
+
+  private drawChips() {
+    const n = t().notify;
+    const list = this.state?.channels ?? [];
+    this.chips.replaceChildren(
+      ...list.map((c) => {
+        const words = c.state === "ok" ? n.stateOk : c.state === "off" ? n.stateOff : fill(n.stateDown, { time: c.since ? when(c.since) : "?" });
+        return h(
+          "div",
+          { class: `chan-chip ${c.state}`, "data-channel": c.channel, "data-state": c.state },
+          h("span", { class: `state ${c.state === "ok" ? "connected" : c.state === "down" ? "error" : "off"}` }),
+          " ",
+          h("strong", {}, channelName(c.channel)),
+          ` — ${words}`,
+          c.pending ? " " : null,
+          c.pending ? h("span", { class: "count" }, fill(n.pendingN, { n: num(c.pending) })) : null,
+          c.failed ? " " : null,
+          c.failed ? h("span", { class: "count failed" }, fill(n.failedN, { n: num(c.failed) })) : null,
+          c.state === "down" && c.last_error ? h("div", { class: "error" }, c.last_error) : null,
+        );
+      }),
+    );
+  }
+
+  private render() {
+    const st = this.state;
+    const d = this.draft;
+    if (!st || !d) return;
+    const tr = t();
+    const n = tr.notify;
+    this.drawChips();
+    this.setSecretStates();
+    const save = h("button", { type: "button", class: "primary", "data-testid": "notify-save" }, n.saveAll);
+    save.addEventListener("click", () => void this.save());
+    this.drawRules();
+    this.drawReports();
+    this.drawChats();
+    this.drawPairing(st.pairing);
+    const webhook = this.text(d.webhook_url, (v) => (d.webhook_url = v.trim()), "webhook_url", { type: "url", placeholder: "https://mis.clinic.example/otklik", class: "wide-input" });
+    const linkBase = this.text(d.link_base, (v) => (d.link_base = v.trim()), "link_base", { type: "url", placeholder: `http://${location.hostname}:${location.port || "8787"}`, class: "wide-input" });
+    this.card.replaceChildren(
+      h("h2", {}, n.settings),
+      this.chips,
+      h(
+        "div",
+        { class: "notify-blocks" },
+        this.telegramBlock(d),
+        this.emailBlock(d),
+        h("fieldset", { class: "block settings", "data-block": "alert-rules" }, h("legend", {}, n.alertRules), this.rules),
+        h("fieldset", { class: "block settings", "data-block": "report-rules" }, h("legend", {}, n.reportRules), this.reports),
+        h(
+          "fieldset",
+          { class: "block settings wide", "data-block": "other" },
+          h("legend", {}, n.other),
+          h("label", {}, h("span", {}, n.webhook), webhook),
+          h("label", {}, h("span", {}, n.linkBase), linkBase),
+        ),
+      ),
+      h("div", { class: "actions save-row" }, save, this.msg),
+    );
+  }
+
+  // Inputs bound to the draft; `field` is the engine's name for it, to point at a refusal.
+  private text(value: string, set: (v: string) => void, field: string, attrs: Record<string, string> = {}) {
+    const i = h("input", { ...attrs, value, "data-field": field });
+    i.addEventListener("input", () => set(i.value));
+    return i;
+  }
+
+  private number(value: number, set: (v: number) => void, field: string, attrs: Record<string, string> = {}) {
+    const i = h("input", { type: "number", min: "0", ...attrs, value: String(value), "data-field": field });
+    i.addEventListener("input", () => set(i.value === "" ? Number.NaN : Number(i.value)));
+    return i;
+  }
+
+  private check(value: boolean, set: (v: boolean) => void, field: string) {
+    const c = h("input", { type: "checkbox", "data-field": field });
+    c.checked = value;
+    c.addEventListener("change", () => set(c.checked));
+    return c;
+  }
+
+  private list(value: string[], set: (v: string[]) => void, field: string) {
+    const a = h("textarea", { rows: "2", "data-field": field, placeholder: "head@clinic.example" }, value.join("\n"));
+    a.addEventListener("input", () =>
+      set(
+        a.value
+          .split(/[,;\n]/)
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    );
+    return a;
+  }
+
+  private select(value: string, options: [string, string][], set: (v: string) => void, field: string) {
+    const s = h(
+      "select",
+      { "data-field": field },
+      ...options.map(([v, label]) => {
+        const o = h("option", { value: v }, label);
+        o.selected = v === value;
+        return o;
+      }),
+    );
+    s.addEventListener("change", () => set(s.value));
+    return s;
+  }
+
+  /** A checkbox per option; `get` and `set` hold the chosen values. */
+  private checks<T extends string | number>(options: [T, Node | string][], get: () => T[], set: (v: T[]) => void, field: string) {
+    const box = h("span", { class: "checks", "data-field": field });
+    for (const [value, label] of options) {
+      const c = h("input", { type: "checkbox", value: String(value) });
+      c.checked = get().includes(value);
+      c.addEventListener("change", () => {
+        const now = get().filter((x) => x !== value);
+        if (c.checked) now.push(value);
+        set(options.map(([v]) => v).filter((v) => now.includes(v)));
+      });
+      box.append(h("label", { class: "check" }, c, label));
+    }
+    return box;
+  }
+
+  private secretForm(name: "telegram_token" | "smtp_password", label: string, stateEl: HTMLElement) {
+    const n = t().notify;
+    const input = h("input", { type: "password", name, autocomplete: "new-password", "aria-label": label });
+    const form = h("form", { class: "inline secret", "data-secret": name }, input, h("button", { type: "submit" }, t().save));
+    const status = h("span", { class: "status" });
+    const put = async (value: string | null) => {
+      try {
+        await sendForm("PUT", "/api/v1/notify/secrets", { [name]: value });
+        input.value = "";
+        const fresh = await getJson<NotifyState>("/api/v1/notify");
+        if (this.state) {
+          this.state.telegram_token_set = fresh.telegram_token_set;
+          this.state.smtp_password_set = fresh.smtp_password_set;
+          this.state.bot_username = fresh.bot_username;
+          this.state.channels = fresh.channels;
+        }
+        this.setSecretStates();
+        this.drawChips();
+        showOk(status, t().saved);
+      } catch (e) {
+        showError(status, e);
+      }
+    };
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      if (input.value) void put(input.value);
+    });
+    const forget = h("button", { type: "button", class: "link", "data-forget": name }, n.forget);
+    forget.addEventListener("click", () => void put(null));
+    this.secretParts[name] = { input, forget };
+    this.setSecretStates();
+    return h("div", { class: "secret-row" }, h("span", { class: "label" }, label, " ", stateEl), h("div", { class: "secret-cell" }, form, forget, status));
+  }
+
+  private secretParts: Partial<Record<"telegram_token" | "smtp_password", { input: HTMLInputElement; forget: HTMLElement }>> = {};
+
+  /** "set" / "not set": the secrets themselves never come back. */
+  private setSecretStates() {
+    const n = t().notify;
+    const st = this.state;
+    if (!st) return;
+    for (const [name, el, on] of [
+      ["telegram_token", this.tokenState, st.telegram_token_set],
+      ["smtp_password", this.passwordState, st.smtp_password_set],
+    ] as const) {
+      el.textContent = on ? n.secretSet : n.secretNotSet;
+      el.className = `secret-state ${on ? "set" : "unset"}`;
+      const parts = this.secretParts[name];
+      if (parts) {
+        parts.forget.hidden = !on;
+        parts.input.placeholder = on ? "••••••••" : "";
+      }
+    }
+  }
+
+  private testButton(channel: NotifyChannel) {
+    const n = t().notify;
+    const status = h("span", { class: "status" });
+    const b = h("button", { type: "button", "data-test": channel }, n.test);
+    b.addEventListener("click", async () => {
+      try {
+        await sendForm("POST", "/api/v1/notify/test", { channel });
+        showOk(status, n.testQueued);
+      } catch (e) {
+        showError(status, e);
+      }
+    });
+    return h("div", { class: "actions" }, b, status);
+  }
+
+  private telegramBlock(d: NotifyConfig) {
+    const tr = t();
+    const n = tr.notify;
+    const st = this.state!;
+    const pair = h("button", { type: "button", class: "secondary", "data-action": "pair" }, n.pair);
+    const pairStatus = h("span", { class: "status" });
+    pair.addEventListener("click", async () => {
+      try {
+        const p = await sendForm<Pairing>("POST", "/api/v1/notify/pairing");
+        pairStatus.textContent = "";
+        this.drawPairing(p);
+      } catch (e) {
+        showError(pairStatus, e);
+      }
+    });
+    return h(
+      "fieldset",
+      { class: "block settings", "data-block": "telegram" },
+      h("legend", {}, "Telegram"),
+      h("label", {}, h("span", {}, n.enabled), this.check(d.telegram.enabled, (v) => (d.telegram.enabled = v), "telegram.enabled")),
+      this.secretForm("telegram_token", n.token, this.tokenState),
+      h("label", {}, h("span", {}, n.apiUrl), this.text(d.telegram.api_url, (v) => (d.telegram.api_url = v.trim()), "telegram.api_url", { type: "url" })),
+      h("div", { class: "actions" }, pair, pairStatus),
+      this.pairingBox,
+      h("h3", {}, n.chats),
+      this.chats,
+      this.testButton("telegram"),
+      h("p", { class: "muted small" }, fill(n.secretsPlace, { place: st.secrets_place })),
+    );
+  }
+
+  private drawPairing(p: Pairing | null) {
+    const n = t().notify;
+    window.clearInterval(this.pairingTimer);
+    if (!p || new Date(p.expires_at).getTime() <= Date.now()) {
+      this.pairingBox.replaceChildren();
+      return;
+    }
+    const st = this.state;
+    const bot = st?.bot_username ? `@${st.bot_username.replace(/^@/, "")}` : "";
+    this.pairingBox.replaceChildren(
+      h("p", {}, fill(n.pairHow, { bot }).replace(/\s{2,}/g, " ")),
+      ...(st && (!st.telegram_token_set || !st.config.telegram.enabled) ? [h("p", { class: "notice" }, n.pairNeedsBot)] : []),
+      h("div", { class: "pair-code", "data-testid": "pair-code" }, `/pair ${p.code}`),
+      h("p", { class: "muted" }, fill(n.pairUntil, { time: clock(p.expires_at) })),
+    );
+    // While the code is valid the group may appear at any moment: look every few seconds.
+    this.pairingTimer = window.setInterval(async () => {
+      if (new Date(p.expires_at).getTime() <= Date.now()) {
+        this.drawPairing(null);
+        return;
+      }
+      try {
+        const fresh = await getJson<NotifyState>("/api/v1/notify");
+        if (!this.state) return;
+        const added = fresh.chats.length !== this.state.chats.length;
+        this.state.chats = fresh.chats;
+        this.state.pairing = fresh.pairing;
+        this.drawChats();
+        if (added || !fresh.pairing) this.drawPairing(fresh.pairing && !added ? fresh.pairing : null);
+      } catch (e) {
+        expired(e);
+      }
+    }, 3000);
+  }
+
+  private async reloadChats() {
+    const fresh = await getJson<NotifyState>("/api/v1/notify");
+    if (this.state) this.state.chats = fresh.chats;
+    this.drawChats();
+  }
+
+  private drawChats() {
+    const tr = t();
+    const n = tr.notify;
+    const chats = this.state?.chats ?? [];
+    if (!chats.length) {
+      this.chats.replaceChildren(h("p", { class: "muted" }, n.noChats));
+      return;
+    }
+    const status = h("p", { class: "status" });
+    const row = (c: TelegramChat) => {
+      const role = h(
+        "select",
+        { "aria-label": c.title },
+        ...(["main", "escalation"] as const).map((r) => {
+          const o = h("option", { value: r }, n.roles[r] ?? r);
+          o.selected = r === c.role;
+          return o;
+        }),
+      );
+      role.addEventListener("change", async () => {
+        try {
+          await send("PATCH", `/api/v1/notify/chats/${c.chat_id}`, { role: role.value });
+          await this.reloadChats();
+        } catch (e) {
+          showError(status, e);
+        }
+      });
+      const remove = h("button", { type: "button", class: "link" }, n.remove);
+      remove.addEventListener("click", async () => {
+        try {
+          await send("DELETE", `/api/v1/notify/chats/${c.chat_id}`);
+          await this.reloadChats();
+        } catch (e) {
+          showError(status, e);
+        }
+      });
+      return h("tr", { "data-chat": String(c.chat_id) }, h("td", {}, c.title), h("td", {}, role), h("td", { class: "muted" }, when(c.paired_at)), h("td", {}, remove));
+    };
+    this.chats.replaceChildren(h("table", {}, ...chats.map(row)), status);
+  }
+
+  private emailBlock(d: NotifyConfig) {
+    const n = t().notify;
+    const e = d.email;
+    const field = (label: string, input: HTMLElement) => h("label", {}, h("span", {}, label), input);
+    return h(
+      "fieldset",
+      { class: "block settings", "data-block": "email" },
+      h("legend", {}, n.email),
+      field(n.enabled, this.check(e.enabled, (v) => (e.enabled = v), "email.enabled")),
+      field(n.host, this.text(e.host, (v) => (e.host = v.trim()), "email.host", { placeholder: "smtp.clinic.example" })),
+      field(n.port, this.number(e.port, (v) => (e.port = v), "email.port", { min: "1", max: "65535" })),
+      field(
+        n.security,
+        this.select(e.security, (["starttls", "tls", "none"] as const).map((s) => [s, n.securities[s] ?? s]), (v) => (e.security = v as NotifyConfig["email"]["security"]), "email.security"),
+      ),
+      field(n.user, this.text(e.user, (v) => (e.user = v.trim()), "email.user", { autocomplete: "off" })),
+      this.secretForm("smtp_password", n.smtpPassword, this.passwordState),
+      field(n.from, this.text(e.from, (v) => (e.from = v.trim()), "email.from", { placeholder: "Otklik <otklik@clinic.example>" })),
+      field(n.to, this.list(e.to, (v) => (e.to = v), "email.to")),
+      field(n.escalationTo, this.list(e.escalation_to, (v) => (e.escalation_to = v), "email.escalation_to")),
+      field(n.caFile, this.text(e.ca_file, (v) => (e.ca_file = v.trim()), "email.ca_file", { placeholder: "C:\\otklik\\mail-ca.pem" })),
+      this.testButton("email"),
+    );
+  }
+
+  private channelChecks(get: () => NotifyChannel[], set: (v: NotifyChannel[]) => void, field: string) {
+    return this.checks<NotifyChannel>(CHANNELS.map((c) => [c, channelName(c)]), get, set, field);
+  }
+
+  private drawRules() {
+    const tr = t();
+    const n = tr.notify;
+    const d = this.draft!;
+    const names = levelNames(this.scale);
+    const row = (r: AlertRule, i: number) => {
+      const top = Math.max(this.scale, ...r.scores);
+      const levels: [number, Node][] = Array.from({ length: top }, (_, k) => {
+        const dot = h("span", { class: "dot" });
+        dot.style.background = levelColor(Math.min(k + 1, this.scale), this.scale);
+        return [k + 1, h("span", {}, dot, " ", names[k] ?? String(k + 1))];
+      });
+      const deskIds = [...new Set([...this.desks.filter((x) => x.active).map((x) => x.id), ...r.desks])];
+      const desks: [number, string][] = deskIds.map((id) => [id, this.desks.find((x) => x.id === id)?.name ?? `#${id}`]);
+      const remove = h("button", { type: "button", class: "link", "data-action": "remove-rule" }, n.removeRule);
+      remove.addEventListener("click", () => {
+        d.alerts.splice(i, 1);
+        this.drawRules();
+      });
+      return h(
+        "fieldset",
+        { class: "rule settings", "data-rule": String(i), "data-field": `alerts[${i}]` },
+        h("legend", {}, fill(n.rule, { n: i + 1 })),
+        h("div", { class: "row" }, h("span", {}, n.scores), this.checks<number>(levels, () => r.scores, (v) => (r.scores = v), `alerts[${i}].scores`)),
+        h("div", { class: "row" }, h("span", {}, n.desks), this.checks<number>(desks, () => r.desks, (v) => (r.desks = v), `alerts[${i}].desks`)),
+        h("div", { class: "row" }, h("span", {}, n.channels), this.channelChecks(() => r.channels, (v) => (r.channels = v), `alerts[${i}].channels`)),
+        h("label", {}, h("span", {}, n.escalateAfter), this.number(r.escalate_after_mins, (v) => (r.escalate_after_mins = v), `alerts[${i}].escalate_after_mins`, { max: "1440" })),
+        remove,
+      );
+    };
+    const add = h("button", { type: "button", "data-action": "add-rule" }, n.addRule);
+    add.addEventListener("click", () => {
+      d.alerts.push({ scores: [1], desks: [], channels: ["telegram", "email"], escalate_after_mins: 15 });
+      this.drawRules();
+    });
+    this.rules.replaceChildren(...d.alerts.map(row), add);
+  }
+
+  private drawReports() {
+    const n = t().notify;
+    const d = this.draft!;
+    const row = (r: ReportRule, i: number) => {
+      const daily = r.every.startsWith("daily@");
+      // HH:MM as typed, not <input type=time>: that one shows 7:30 PM in an English browser.
+      const at = h("input", { name: "at", value: daily ? r.every.slice(6) : "20:00", placeholder: "20:00", maxlength: "5", inputmode: "numeric", "aria-label": n.everyOptions.daily ?? "", "data-field": `reports[${i}].every` });
+      at.hidden = !daily;
+      const options: [string, string][] = [...EVERY.map((e): [string, string] => [e, n.everyOptions[e] ?? e]), ["daily", n.everyOptions.daily ?? "daily"]];
+      const every = this.select(daily ? "daily" : r.every, options, (v) => {
+        at.hidden = v !== "daily";
+        r.every = v === "daily" ? `daily@${at.value || "20:00"}` : v;
+      }, `reports[${i}].every`);
+      at.addEventListener("input", () => (r.every = `daily@${at.value}`));
+      const remove = h("button", { type: "button", class: "link", "data-action": "remove-report" }, n.removeReport);
+      remove.addEventListener("click", () => {
+        d.reports.splice(i, 1);
+        this.drawReports();
+      });
+      return h(
+        "fieldset",
+        { class: "rule settings", "data-report": String(i), "data-field": `reports[${i}]` },
+        h("legend", {}, fill(n.report, { n: i + 1 })),
+        h("label", {}, h("span", {}, n.every), h("span", { class: "every" }, every, at)),
+        h(
+          "label",
+          {},
+          h("span", {}, n.condition),
+          this.select(r.condition, (["always", "any", "negative"] as const).map((c) => [c, n.conditions[c] ?? c]), (v) => (r.condition = v as ReportRule["condition"]), `reports[${i}].condition`),
+        ),
+        h("div", { class: "row" }, h("span", {}, n.channels), this.channelChecks(() => r.channels, (v) => (r.channels = v), `reports[${i}].channels`)),
+        remove,
+      );
+    };
+    const add = h("button", { type: "button", "data-action": "add-report" }, n.addReport);
+    add.addEventListener("click", () => {
+      d.reports.push({ every: "daily@20:00", condition: "always", channels: ["telegram", "email"] });
+      this.drawReports();
+    });
+    this.reports.replaceChildren(...d.reports.map(row), add);
+  }
+
+  private async save() {
+    const n = t().notify;
+    if (!this.draft) return;
+    for (const el of this.card.querySelectorAll(".invalid")) el.classList.remove("invalid");
+    try {
+      const saved = await sendForm<NotifyState>("PUT", "/api/v1/notify", this.draft);
+      this.state = saved;
+      this.draft = clone(saved.config);
+      (document.activeElement as HTMLElement | null)?.blur();
+      this.render();
+      showOk(this.msg, t().saved);
+    } catch (e) {
+      if (expired(e)) return;
+      if (e instanceof FieldError && e.status === 422 && e.field) {
+        const message = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
+        this.msg.textContent = fill(n.notSaved, { field: fieldWords(e.field), message });
+        this.msg.className = "status error";
+        this.msg.dataset.refused = e.field;
+        // Point at the input: the field itself, or the nearest thing that holds it.
+        let target: Element | null = null;
+        for (let f = e.field; ; ) {
+          target = this.card.querySelector(`[data-field="${CSS.escape(f)}"]`);
+          const shorter = f.replace(/(\.[A-Za-z_]+|\[\d+\])$/, "");
+          if (target || shorter === f || !shorter) break;
+          f = shorter;
+        }
+        if (target) {
+          target.classList.add("invalid");
+          target.scrollIntoView({ block: "center" });
+          if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) target.focus();
+        }
+      } else {
+        showError(this.msg, e);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox: what failed, what waits, what went.
+
+/** A message's first line; the webhook's is its JSON body (cut at 200 characters), said in words. */
+function summary(m: OutboxItem, desks: Map<number, string>): string {
+  if (m.kind !== "webhook" || !m.summary.startsWith("{")) return m.summary;
+  const field = (name: string) => new RegExp(`"${name}":"?([^",}]+)`).exec(m.summary)?.[1];
+  const score = field("score");
+  const desk = field("desk_id");
+  if (!score || !desk) return m.summary.slice(0, 80);
+  const tr = t();
+  const scale = Number(field("scale") ?? 0);
+  const at = field("at");
+  const level = scale ? levelNames(scale)[Number(score) - 1] ?? score : score;
+  return [`${tr.score}: ${level}`, desks.get(Number(desk)) ?? `${tr.desk} ${desk}`, at && !Number.isNaN(Date.parse(at)) ? when(at) : ""].filter(Boolean).join(" · ");
+}
+
+class OutboxCard {
+  private msg = h("p", { class: "status", role: "status" });
+
+  constructor(private card: HTMLElement) {
+    card.classList.add("outbox-card");
+    card.replaceChildren(h("h2", {}, t().notify.outbox), this.msg);
+  }
+
+  async load() {
+    if (typingIn(this.card)) return;
+    const n = t().notify;
+    try {
+      const [failed, pending, sent, health, chats, desks] = await Promise.all([
+        getJson<OutboxItem[]>("/api/v1/outbox?state=failed&limit=50"),
+        getJson<OutboxItem[]>("/api/v1/outbox?state=pending&limit=50"),
+        getJson<OutboxItem[]>("/api/v1/outbox?state=sent&limit=20"),
+        getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => ({ channels: [] as ChannelState[] })),
+        getJson<NotifyState>("/api/v1/notify").then((s) => s.chats).catch(() => [] as TelegramChat[]),
+        getJson<Desk[]>("/api/v1/desks").catch(() => [] as Desk[]),
+      ]);
+      const deskNames = new Map(desks.map((d) => [d.id, d.name]));
+      const channels = health.channels ?? [];
+      const chatNames = new Map(chats.map((c) => [String(c.chat_id), c.title]));
+      const target = (m: OutboxItem) => (m.channel === "telegram" ? chatNames.get(m.target) ?? m.target : m.target);
+      const line = (m: OutboxItem, extra: (Node | string | null)[]) =>
+        h(
+          "li",
+          { "data-outbox": String(m.id), "data-state": m.state, "data-channel": m.channel, class: `msg ${m.state}` },
+          h("div", {}, h("strong", {}, channelName(m.channel)), ` · ${n.kinds[m.kind] ?? m.kind} · `, h("span", { class: "muted" }, target(m)), ` · ${when(m.sent_at && m.state === "sent" ? m.sent_at : m.created_at)}`),
+          m.summary ? h("div", { class: "summary" }, summary(m, deskNames)) : null,
+          m.attachments.length ? h("div", { class: "muted small" }, `📎 ${m.attachments.join(", ")}`) : null,
+          ...extra,
+        );
+      const failedItems = failed.map((m) => {
+        const retry = h("button", { type: "button", class: "primary", "data-action": "retry" }, n.retry);
+        retry.addEventListener("click", async () => {
+          try {
+            await send("POST", `/api/v1/outbox/${m.id}/retry`, {});
+            await this.load();
+          } catch (e) {
+            showError(this.msg, e);
+          }
+        });
+        return line(m, [m.last_error ? h("div", { class: "error" }, m.last_error) : null, h("div", { class: "actions" }, retry, h("span", { class: "muted small" }, fill(n.attempts, { n: num(m.attempts) })))]);
+      });
+      // The queue goes out oldest first: shown in that order.
+      const pendingItems = [...pending].reverse().map((m) => {
+        const ch = channels.find((c) => c.channel === m.channel);
+        const why = ch?.state === "down" ? fill(n.unreachable, { channel: channelName(m.channel) }) : "";
+        return line(m, [
+          h("div", { class: "waiting" }, `${n.waiting}${why ? ` — ${why}` : ""}`, m.attempts ? h("span", { class: "muted small" }, ` · ${fill(n.attempts, { n: num(m.attempts) })}`) : null),
+          m.last_error ? h("div", { class: "error" }, m.last_error) : null,
+        ]);
+      });
+      const totalPending = channels.reduce((a, c) => a + c.pending, 0);
+      const totalFailed = channels.reduce((a, c) => a + c.failed, 0);
+      const more = (shown: number, total: number) => (total > shown ? h("li", { class: "muted" }, fill(n.more, { n: num(total - shown) })) : null);
+      this.card.replaceChildren(
+        h("h2", {}, n.outbox),
+        this.msg,
+        ...(failedItems.length ? [h("h3", { class: "failed" }, n.failed), h("ul", { class: "outbox", "data-testid": "outbox-failed" }, ...failedItems, more(failedItems.length, totalFailed))] : []),
+        h("h3", {}, n.pending),
+        pendingItems.length
+          ? h("ul", { class: "outbox", "data-testid": "outbox-pending" }, ...pendingItems, more(pendingItems.length, totalPending))
+          : h("p", { class: "muted" }, n.emptyQueue),
+        h("h3", {}, n.sent),
+        sent.length ? h("ul", { class: "outbox", "data-testid": "outbox-sent" }, ...sent.map((m) => line(m, []))) : h("p", { class: "muted" }, n.noneSent),
+      );
+    } catch (e) {
+      showError(this.msg, e);
+    }
+  }
+}
