@@ -89,26 +89,28 @@ fn scene(x: f32, y: f32, w: f32, h: f32) -> [f32; 3] {
     let lamp = (-((u - 0.3).powi(2) * 6.0 + v.powi(2) * 3.0)).exp();
     let mut c = mix([178.0, 184.0, 186.0], [214.0, 208.0, 194.0], v * 1.4);
     c = mix(c, [245.0, 240.0, 226.0], lamp * 0.55);
-    // A notice board on the back wall, right.
-    if (0.80..0.95).contains(&u) && (0.10..0.30).contains(&v) {
-        c = mix(c, [150.0, 175.0, 200.0], 0.75);
-        if (0.82..0.93).contains(&u) && (0.13..0.27).contains(&v) {
-            c = mix(c, [236.0, 236.0, 230.0], 0.8);
-        }
-    }
-    // Behind the glass: a monitor, side on, and the registrar.
+    // Behind the glass: a notice board on the back wall, a monitor side on, the registrar.
     let in_glass = (0.10..0.90).contains(&u) && (0.12..0.63).contains(&v);
     if in_glass {
-        if (0.64..0.80).contains(&u) && (0.36..0.55).contains(&v) {
-            c = [46.0, 50.0, 56.0];
-            if (0.65..0.79).contains(&u) && (0.37..0.54).contains(&v) {
-                c = mix([58.0, 74.0, 96.0], [90.0, 120.0, 150.0], (u - 0.65) * 6.0);
+        if (0.72..0.86).contains(&u) && (0.17..0.31).contains(&v) {
+            c = mix(c, [150.0, 175.0, 200.0], 0.75);
+            if (0.735..0.845).contains(&u) && (0.19..0.29).contains(&v) {
+                c = mix(c, [236.0, 236.0, 230.0], 0.8);
             }
         }
-        if (0.71..0.73).contains(&u) && (0.55..0.63).contains(&v) {
+        if (0.67..0.83).contains(&u) && (0.37..0.55).contains(&v) {
+            c = [46.0, 50.0, 56.0];
+            if (0.68..0.82).contains(&u) && (0.38..0.54).contains(&v) {
+                c = mix([58.0, 74.0, 96.0], [90.0, 120.0, 150.0], (u - 0.68) * 6.0);
+            }
+        }
+        if (0.74..0.76).contains(&u) && (0.55..0.63).contains(&v) {
             c = [60.0, 62.0, 66.0];
         }
-        // Body: a white coat with a blue collar, shoulders widening downwards.
+        // Neck, then the body: a white coat with a blue collar, shoulders widening downwards.
+        if (u - 0.42).abs() < 0.022 && (0.40..0.47).contains(&v) {
+            c = [212.0, 176.0, 150.0];
+        }
         let top = 0.45;
         if v > top {
             let half = 0.12 + (v - top) * 0.5;
@@ -120,21 +122,18 @@ fn scene(x: f32, y: f32, w: f32, h: f32) -> [f32; 3] {
                 }
             }
         }
-        // Head and hair.
-        let (dx, dy) = ((u - 0.42) / 0.052, (v - 0.34) / 0.095);
-        let r = dx * dx + dy * dy;
-        if r < 1.0 {
-            c = mix(
-                [226.0, 190.0, 164.0],
-                [196.0, 156.0, 130.0],
-                (dx + 1.0) / 2.5,
-            );
-            if dy < -0.25 || (dx.abs() > 0.78 && dy < 0.5) {
-                c = [78.0, 56.0, 44.0];
-            }
-        }
-        if (0.32..0.395).contains(&v) && (u - 0.42).abs() < 0.06 && (u - 0.42).abs() > 0.045 {
+        // Hair, and the face in front of it below the fringe.
+        let (hx, hy) = ((u - 0.42) / 0.058, (v - 0.335) / 0.105);
+        if hx * hx + hy * hy < 1.0 && v < 0.43 {
             c = [78.0, 56.0, 44.0];
+        }
+        let (fx, fy) = ((u - 0.42) / 0.047, (v - 0.355) / 0.085);
+        if fx * fx + fy * fy < 1.0 && fy > -0.45 {
+            c = mix(
+                [228.0, 192.0, 166.0],
+                [200.0, 160.0, 134.0],
+                (fx + 1.0) / 2.5,
+            );
         }
         // The glass: a faint cool tint and a diagonal reflection.
         c = mix(c, [200.0, 222.0, 230.0], 0.10);
@@ -149,7 +148,7 @@ fn scene(x: f32, y: f32, w: f32, h: f32) -> [f32; 3] {
     if (frame_u && (0.11..0.63).contains(&v)) || (frame_v && (0.09..0.91).contains(&u)) {
         c = [196.0, 199.0, 203.0];
     }
-    if (0.495..0.505).contains(&u) && (0.12..0.63).contains(&v) {
+    if (0.615..0.625).contains(&u) && (0.12..0.63).contains(&v) {
         c = [186.0, 189.0, 193.0];
     }
     // The counter: its top edge, the wood, the front panel.
@@ -279,7 +278,7 @@ fn frame(width: u32, height: u32, at: i64) -> Vec<u8> {
     let mut seed: u32 = 0x2545_f491;
     let mut img = image::RgbImage::from_fn(width, height, |x, y| {
         seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-        let noise = ((seed >> 24) as f32 / 255.0 - 0.5) * 10.0;
+        let noise = ((seed >> 24) as f32 / 255.0 - 0.5) * 6.0;
         let (dx, dy) = (x as f32 / w - 0.5, y as f32 / h - 0.5);
         let vignette = 1.0 - (dx * dx + dy * dy) * 0.55;
         let p = soft.get_pixel(x, y).0;
@@ -339,7 +338,10 @@ fn shown_time(bot: &BotApi, call: &Call) -> Value {
 }
 
 fn out_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/notify")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("docs/notify")
 }
 
 fn write(path: PathBuf, bytes: &[u8]) {
@@ -457,19 +459,17 @@ async fn write_notify_samples() {
     })
     .await;
 
-    // Two desks change hands 40 s in.
-    let handover = t0 + 40_000;
-    sleep_until(handover).await;
-    app.start_session(desks[1], regs[4]).await;
-    app.start_session(desks[3], regs[5]).await;
-
-    // Ratings at each desk, 8 per desk spread over the time since the sessions began (more than
-    // 10 s apart at one desk, so three top ratings never fall within the 20 s of a burst), given
-    // just before the low one at the camera desk.
+    // Ratings at each desk, 8 per desk at fixed fractions of the time from the sessions' start to
+    // just before the low one at the camera desk (more than 10 s apart at one desk, so three top
+    // ratings never fall within the 20 s of a burst); two desks change hands at 3/8 of it, between
+    // ratings. They are given at the end, all in the past, then the low one at the camera desk.
     let low_at = close - 15_000;
     let (from, to) = (t0 + 1_500, low_at - 2_000);
     let step = (to - from) / 8;
     assert!(step > 10_100, "ratings at one desk would look like a burst");
+    sleep_until(from + 3 * step).await;
+    app.start_session(desks[1], regs[4]).await;
+    app.start_session(desks[3], regs[5]).await;
     let scores: [[i64; 8]; 4] = [
         [3, 3, 2, 3, 3, 3, 3, 3],
         [3, 2, 3, 3, 3, 3, 2, 3],
