@@ -9,7 +9,7 @@ packages=(
   xvfb xauth xdotool socat chromium sqlite3 nodejs npm
   webkit2gtk-driver dbus openbox wmctrl
   libopus-dev opus-tools espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins
-  poppler-utils python3-venv openssl
+  poppler-utils python3-venv openssl python3-dbus python3-gi
 )
 
 missing=()

@@ -21,4 +21,6 @@ cargo build -p otklik --locked
 "$ROOT/tests/browser/run.sh" "$ROOT/target/debug/otklik"
 echo "== desktop test (the Tauri window through tauri-driver under Xvfb)"
 "$ROOT/tests/desktop/run.sh" "$ROOT/target/debug/otklik"
+echo "== package test (the .deb from the Tauri CLI: installed, run headless, its tray driven)"
+"$ROOT/tests/package/run.sh"
 echo "== all tests passed"

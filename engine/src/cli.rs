@@ -1,4 +1,5 @@
-//! The command line shared by the desktop binary: `serve`, `token`, `verify`.
+//! The command line shared by the desktop binary: `serve`, `token`, `verify`, `backup`,
+//! `restore`, `demo`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -41,6 +42,23 @@ pub enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Backs the database up now (Otklik may be running): into the `backup_dir` setting's folder,
+    /// or the one given; keeps the newest `backup_keep`.
+    Backup {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The folder to write to [default: the `backup_dir` setting, or `backups` in the data directory]
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// Checks a backup file and stages it: it replaces the database at the next start, and the
+    /// current database is kept aside as otklik-before-restore-<time>.db.
+    Restore {
+        /// The backup file (otklik-YYYYMMDD-HHMMSS.db)
+        file: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Fills a fresh data directory with a realistic demo history ending now: 6 desks, 12
     /// registrars, shifts, ratings. Refuses a directory that already has a history.
     Demo {
@@ -59,13 +77,9 @@ pub enum Command {
     },
 }
 
+/// Logs to stderr; `crate::logs::init` adds the files once the data directory is known.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OTKLIK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::logs::init_subscriber();
 }
 
 /// Runs a command that needs no window.
@@ -116,6 +130,10 @@ pub fn run(command: Command) -> ExitCode {
                 }
                 Err(e) => fail(&e.to_string()),
             }
+        }
+        Command::Backup { data_dir, to } => backup(&data_dir.unwrap_or_else(default_data_dir), to),
+        Command::Restore { file, data_dir } => {
+            restore(&data_dir.unwrap_or_else(default_data_dir), &file)
         }
         Command::Demo {
             data_dir,
@@ -190,7 +208,72 @@ fn demo(data_dir: &std::path::Path, opts: &crate::demo::DemoOptions) -> ExitCode
     ExitCode::SUCCESS
 }
 
+/// `otklik backup`: the same online backup the schedule makes.
+fn backup(data_dir: &std::path::Path, to: Option<PathBuf>) -> ExitCode {
+    let db_path = data_dir.join(DB_FILE);
+    let settings =
+        match crate::db::open_reader(&db_path).and_then(|c| crate::settings::Settings::load(&c)) {
+            Ok(s) => s,
+            Err(e) => return fail(&e.to_string()),
+        };
+    let dir = match to {
+        Some(dir) => dir,
+        None => {
+            let dir = crate::backup::dir_for(data_dir, &settings.backup_dir);
+            if settings.backup_dir.trim().is_empty()
+                && let Err(e) = std::fs::create_dir_all(&dir)
+            {
+                return fail(&format!("cannot create {}: {e}", dir.display()));
+            }
+            dir
+        }
+    };
+    match crate::backup::backup_now(&db_path, &dir, settings.backup_keep) {
+        Ok(info) => {
+            println!(
+                "{}: {} ratings, {:.1} MB, integrity checked",
+                std::path::Path::new(&info.dir).join(&info.file).display(),
+                info.ratings,
+                info.bytes as f64 / 1e6
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// `otklik restore FILE`: checks and stages it for the next start.
+fn restore(data_dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(data_dir) {
+        return fail(&format!("cannot create {}: {e}", data_dir.display()));
+    }
+    let label = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let upload = crate::backup::upload_path(data_dir);
+    if let Err(e) = std::fs::copy(file, &upload) {
+        let _ = std::fs::remove_file(&upload);
+        return fail(&format!("cannot read {}: {e}", file.display()));
+    }
+    match crate::backup::stage(data_dir, &upload, &label) {
+        Ok(Ok(p)) => {
+            println!(
+                "{label}: {} ratings, schema version {}. Staged: it replaces the database when Otklik next starts (the current one is kept aside as otklik-before-restore-<time>.db).",
+                p.ratings, p.schema_version
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Err(why)) => {
+            eprintln!("otklik: {why}. Nothing changed");
+            ExitCode::from(1)
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
 async fn serve(data_dir: PathBuf, listen: Option<SocketAddr>) -> ExitCode {
+    crate::logs::init(&data_dir);
     let engine = match Engine::open(&data_dir) {
         Ok(e) => e,
         Err(e) => return fail(&e.to_string()),

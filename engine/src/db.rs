@@ -40,6 +40,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notify",
         include_str!("../../migrations/0006_notify.sql"),
     ),
+    (
+        7,
+        "health",
+        include_str!("../../migrations/0007_health.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

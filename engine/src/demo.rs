@@ -227,6 +227,53 @@ pub fn fill_with_progress(
     Ok(summary)
 }
 
+/// As [`fill`], but through a connection already inside a transaction that the caller commits
+/// or rolls back: the running engine's writer (`POST /api/v1/demo`), so its screens update live.
+/// Refuses, changing nothing, unless the database holds no desks, registrars, sessions or
+/// ratings. The caller reloads the hash chain's head (`ChainState::load`) afterwards.
+pub fn fill_in(conn: &Connection, opts: &DemoOptions) -> Result<DemoSummary> {
+    if !(1..=MAX_RATINGS).contains(&opts.ratings) {
+        return Err(Error::invalid(
+            "ratings",
+            format!("must be 1 to {}", thousands(MAX_RATINGS)),
+        ));
+    }
+    if !(1..=MAX_DAYS).contains(&opts.days) {
+        return Err(Error::invalid("days", format!("must be 1 to {MAX_DAYS}")));
+    }
+    let found = existing(conn)?;
+    if !found.is_empty() {
+        // Ratings are append-only: demo data mixed into a real history could never be taken out.
+        return Err(Error::Conflict(format!(
+            "this installation already holds {}; demo data goes only into a fresh one. Nothing changed",
+            found.join(", ")
+        )));
+    }
+    let settings = Settings::load(conn)?;
+    let levels = settings.scale;
+    let now = opts.now.unwrap_or_else(now_ms);
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let plan = plan(opts, settings.tz(), levels, now, &mut rng)?;
+    let written = write_rows(conn, &plan, &settings, now, &mut rng, opts, &mut |_| {})?;
+    Ok(DemoSummary {
+        db_path: PathBuf::new(),
+        db_bytes: 0,
+        desks: DESKS as u64,
+        registrars: REGISTRARS.len() as u64,
+        sessions: plan.sessions.len() as u64,
+        ratings: written.ratings,
+        unassigned: plan.unassigned.len() as u64,
+        flagged_no_session: written.no_session,
+        flagged_burst: written.burst,
+        annulled: written.annulled,
+        bad_days: plan.bad_days,
+        first_day: plan.days[0].date,
+        last_day: plan.days[plan.days.len() - 1].date,
+        timezone: settings.timezone.clone(),
+        scale: levels,
+    })
+}
+
 /// What the database already holds that a demo history would be mixed into.
 fn existing(conn: &Connection) -> Result<Vec<String>> {
     let mut found = Vec::new();

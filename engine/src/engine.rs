@@ -65,6 +65,8 @@ impl Engine {
             )
         })?;
         let db_path = data_dir.join(DB_FILE);
+        // A restore staged from the console takes effect here, before anything opens the file.
+        crate::backup::apply_staged_restore(data_dir)?;
         let conn = db::open_writer(&db_path)?;
         let settings = Settings::load(&conn)?;
         let notify_config = crate::notify::NotifyConfig::load(&conn)?;
@@ -405,8 +407,10 @@ impl Server {
             .map_err(|e| Error::io("cannot read the bound address", e))?;
         tokio::spawn(watch_leaderboard(engine.clone()));
         tokio::spawn(purge_on_schedule(engine.clone()));
+        tokio::spawn(crate::backup::run_schedule(engine.clone()));
         engine.start_inputs().await?;
         engine.start_notify();
+        crate::health::start(&engine);
         let app = crate::api::router(engine.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

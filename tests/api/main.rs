@@ -1,6 +1,7 @@
 //! Integration tests through the real HTTP API on a real port, with a real SQLite file in a
 //! temporary directory. See tests/README.md.
 
+mod backup;
 mod bad_input;
 mod botapi;
 mod channels;
@@ -9,6 +10,7 @@ mod common;
 mod crash;
 mod demo;
 mod evidence;
+mod health;
 mod inputs;
 mod leaderboard;
 mod migrations;
@@ -17,6 +19,7 @@ mod panels;
 mod reports;
 mod samples;
 mod sessions;
+mod setup;
 mod smtp;
 mod sse;
 mod telegram;

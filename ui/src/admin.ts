@@ -5,6 +5,9 @@ import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Des
 import { h, levelBar } from "./dom";
 import { reportsCard } from "./reports";
 import { notifyCards } from "./notify";
+import { maintenanceCard } from "./maintenance";
+import { healthCard } from "./health";
+import { consoleSetup } from "./wizard";
 import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
 
 interface ConsoleState {
@@ -89,8 +92,11 @@ function openConsole(main: HTMLElement) {
   main.replaceChildren(
     h("header", {}, h("h1", {}, tr.admin), logout),
     status,
-    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard, reportCard, alertsCard, outboxCard, notifyCard),
+    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard, reportCard, alertsCard, outboxCard, healthCard(), notifyCard),
   );
+  main.querySelector(".grid")?.append(maintenanceCard());
+  // A fresh installation goes to the setup wizard; otherwise: the settings file, the demo banner.
+  void consoleSetup(main);
 
   const act = async (what: () => Promise<unknown>) => {
     try {

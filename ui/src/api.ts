@@ -409,3 +409,61 @@ export async function sendForm<T>(method: string, path: string, body?: unknown):
   }
   throw new FieldError(resp.status, message, code, field);
 }
+
+// The first run (ui/src/wizard.ts): the setup status, live device tests, demo data, the settings file.
+
+/** GET /api/v1/setup (no token needed). */
+export interface SetupStatus {
+  /** No desks, no registrars, no ratings and the wizard not finished: the console opens the wizard. */
+  fresh: boolean;
+  setup_done: boolean;
+  /** The wizard step last reached (1–9), or null. */
+  step: number | null;
+  /** The installation holds demo data. */
+  demo: boolean;
+  desks: number;
+  registrars: number;
+  ratings: number;
+}
+
+/** The settings the wizard sets beyond those of `Settings`. */
+export type WizardSettings = Settings & { start_with_system: boolean; setup_done: boolean };
+
+/** GET /api/v1/desks/{id}/microphone/level */
+export interface MicLevel {
+  /** RMS of the last 300 ms, 0–1. */
+  level: number;
+  peak: number;
+  state: string;
+  detail: string;
+  error: string | null;
+}
+
+/** POST /api/v1/demo */
+export interface DemoFilled {
+  days: number;
+  desks: number;
+  registrars: number;
+  sessions: number;
+  ratings: number;
+  first_day: string;
+  last_day: string;
+}
+
+/** POST /api/v1/settings/import: what changed. */
+export interface Imported {
+  settings_changed: string[];
+  notify: boolean;
+  desks_created: number;
+  desks_updated: number;
+  registrars_created: number;
+  registrars_updated: number;
+}
+
+/** POST /api/v1/settings/import refused (422): every problem by its path; nothing changed. */
+export interface ImportRefused {
+  error: string;
+  code: string;
+  field: string;
+  errors: { field: string; error: string }[];
+}

@@ -8,6 +8,7 @@ import { mountDisplay } from "./display";
 import { mountHome } from "./home";
 import { isLang, setLanguage } from "./i18n";
 import { mountRate } from "./rate";
+import { mountWizard } from "./wizard";
 
 async function start() {
   const root = document.getElementById("app")!;
@@ -34,6 +35,7 @@ async function start() {
   else if (desk !== null) await mountDesk(root, desk);
   else if (rate !== null) await mountRate(root, rate);
   else if (path === "/admin") await mountAdmin(root);
+  else if (path === "/setup") await mountWizard(root);
   else await mountHome(root);
 }
 

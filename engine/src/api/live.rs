@@ -140,7 +140,7 @@ pub struct DatabaseHealth {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` when everything is, `degraded` when an input is not, `down` when the database is not.
+    /// `down` when the database is, `degraded` when any component is not ok, `ok` otherwise.
     pub status: &'static str,
     pub version: &'static str,
     pub uptime_s: i64,
@@ -151,6 +151,11 @@ pub struct Health {
     pub devices: Vec<crate::evidence::DeskDevice>,
     /// Telegram, email and the webhook: off, ok, or down since when, with the last error.
     pub channels: Vec<crate::notify::ChannelHealth>,
+    /// Every device and channel (and the database) as one list: ok, degraded or down, since
+    /// when, with the last error.
+    pub components: Vec<crate::health::Component>,
+    /// The names of the components that are not ok, in words: what the tray shows.
+    pub attention: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = Health)))]
@@ -179,25 +184,33 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let inputs = e.inputs.status.all();
-    let devices = e.evidence.states();
-    let e2 = e.clone();
-    let channels = e
-        .reads
-        .read(move |c| e2.notify.health(c))
-        .await
-        .unwrap_or_default();
+    // The same look the health monitor takes, with since-when from its memory.
+    let (src, memory) = e.health_sources().await;
+    let memory = memory.unwrap_or_default();
+    let now = now_ms();
+    let mut seen = crate::health::observe(&src, &memory.desks, e.settings().language, now);
+    if let Some(db) = seen.iter_mut().find(|c| c.id == "database") {
+        db.state = if state == "ok" {
+            crate::health::State::Ok
+        } else {
+            crate::health::State::Down
+        };
+        db.error.clone_from(&error);
+    }
+    let components = crate::health::components(seen, &memory.rows, now);
+    let attention = crate::health::attention(&components);
+    let crate::health::Sources {
+        inputs,
+        devices,
+        channels,
+        ..
+    } = src;
     let overall = if state != "ok" {
         state
-    } else if inputs
-        .iter()
-        .any(|i| i.state == "error" || i.state == "waiting")
-        || devices.iter().any(|d| d.state.state != "connected")
-        || channels.iter().any(|c| c.state == "down")
-    {
-        "degraded"
-    } else {
+    } else if attention.is_empty() {
         "ok"
+    } else {
+        "degraded"
     };
     let health = Health {
         status: overall,
@@ -213,6 +226,8 @@ pub async fn healthz(State(e): State<AppState>) -> (StatusCode, Json<Health>) {
         inputs,
         devices,
         channels,
+        components,
+        attention,
     };
     (status, Json(health))
 }

@@ -6,11 +6,13 @@ mod error;
 mod evidence;
 mod inputs;
 mod live;
+mod maintenance;
 mod notify;
 mod panels;
 mod ratings;
 mod reports;
 mod roster;
+mod setup;
 
 use std::sync::Arc;
 
@@ -47,6 +49,8 @@ const BODY_LIMIT: usize = 64 * 1024;
         console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
         notify::get_notify, notify::put_notify, notify::put_secrets, notify::pairing, notify::patch_chat, notify::delete_chat, notify::test,
         notify::list_outbox, notify::retry, notify::list_alerts, notify::take, notify::resolve,
+        maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
+        setup::status, setup::put_step, setup::camera_frame, setup::microphone_level, setup::export, setup::import, setup::demo,
     ),
     modifiers(&BearerAuth),
     tags((name = "otklik"))
@@ -114,6 +118,22 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/alerts", get(notify::list_alerts))
         .route("/alerts/{id}/take", post(notify::take))
         .route("/alerts/{id}/resolve", post(notify::resolve))
+        .route(
+            "/backups",
+            get(maintenance::list_backups).post(maintenance::create_backup),
+        )
+        .route("/backups/{name}", get(maintenance::download_backup))
+        .route(
+            "/backups/restore",
+            post(maintenance::restore).delete(maintenance::cancel_restore),
+        )
+        .route("/diagnostics", post(maintenance::diagnostics))
+        .route("/setup", axum::routing::put(setup::put_step))
+        .route("/desks/{id}/camera/frame", get(setup::camera_frame))
+        .route("/desks/{id}/microphone/level", get(setup::microphone_level))
+        .route("/settings/export", get(setup::export))
+        .route("/settings/import", post(setup::import))
+        .route("/demo", post(setup::demo))
         .route_layer(middleware::from_fn_with_state(
             engine.clone(),
             require_token,
@@ -138,6 +158,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/console", get(console::state))
         .route("/console/login", post(console::login))
         .route("/console/password", post(console::set_password))
+        .route("/setup", get(setup::status))
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }));
 
     let api = protected
