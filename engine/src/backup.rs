@@ -747,18 +747,7 @@ impl Engine {
                 tracing::info!(file = %info.file, bytes = info.bytes, dir = %info.dir, "database backed up");
                 let details = json!({ "file": info.file, "dir": info.dir, "bytes": info.bytes, "ratings": info.ratings });
                 let _ = self
-                    .writer
-                    .write(move |ctx| {
-                        crate::audit::record(
-                            ctx.conn,
-                            ctx.now,
-                            &actor,
-                            "backup.create",
-                            "database",
-                            None,
-                            details,
-                        )
-                    })
+                    .audit(&actor, "backup.create", "database", None, details)
                     .await;
             }
             Err(e) => {
@@ -770,18 +759,13 @@ impl Engine {
                 });
                 tracing::error!(error = %msg, "the backup failed");
                 let _ = self
-                    .writer
-                    .write(move |ctx| {
-                        crate::audit::record(
-                            ctx.conn,
-                            ctx.now,
-                            &actor,
-                            "backup.failed",
-                            "database",
-                            None,
-                            json!({ "error": msg }),
-                        )
-                    })
+                    .audit(
+                        &actor,
+                        "backup.failed",
+                        "database",
+                        None,
+                        json!({ "error": msg }),
+                    )
                     .await;
             }
         }

@@ -242,6 +242,25 @@ impl Engine {
         Ok(rating)
     }
 
+    /// Records an action that changes nothing else (a backup made, secrets set) in the audit log.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &'static str,
+        entity: &'static str,
+        entity_id: Option<i64>,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let actor = actor.to_string();
+        self.writer
+            .write(move |ctx| {
+                crate::audit::record(
+                    ctx.conn, ctx.now, &actor, action, entity, entity_id, details,
+                )
+            })
+            .await
+    }
+
     /// Deletes photos and clips past their retention (ratings stay); says so in the audit log.
     pub async fn purge_media(&self, now: Millis) -> Result<crate::evidence::media::Purged> {
         let (photo_days, audio_days) = {

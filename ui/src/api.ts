@@ -147,18 +147,7 @@ export async function send<T>(method: string, path: string, body?: unknown): Pro
     cache: "no-store",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!resp.ok) {
-    let message = `${resp.status} ${resp.statusText}`;
-    let code = "";
-    try {
-      const b = await resp.json();
-      message = b.error ?? message;
-      code = b.code ?? "";
-    } catch {
-      // not JSON: keep the status line
-    }
-    throw new ApiError(resp.status, message, code);
-  }
+  if (!resp.ok) throw await refusal(resp);
   if (resp.status === 204) return undefined as T;
   return (await resp.json()) as T;
 }
@@ -396,6 +385,11 @@ export async function sendForm<T>(method: string, path: string, body?: unknown):
   if (token) headers["Authorization"] = `Bearer ${token}`;
   const resp = await fetch(path, { method, headers, cache: "no-store", body: body === undefined ? undefined : JSON.stringify(body) });
   if (resp.ok) return (resp.status === 204 ? undefined : await resp.json()) as T;
+  throw await refusal(resp);
+}
+
+/** The engine's refusal as an error: its words, code and the field it named (if any). */
+export async function refusal(resp: Response): Promise<FieldError> {
   let message = `${resp.status} ${resp.statusText}`;
   let code = "";
   let field: string | null = null;
@@ -407,7 +401,7 @@ export async function sendForm<T>(method: string, path: string, body?: unknown):
   } catch {
     // not JSON: keep the status line
   }
-  throw new FieldError(resp.status, message, code, field);
+  return new FieldError(resp.status, message, code, field);
 }
 
 // The first run (ui/src/wizard.ts): the setup status, live device tests, demo data, the settings file.

@@ -2,7 +2,7 @@
 // often, how many are kept), restoring one from the list or from a file (checked first, then
 // finished by Otklik at its next start), and "Save diagnostics" for a support request.
 
-import { ApiError, consoleToken, getJson, send } from "./api";
+import { consoleToken, getJson, refusal, send } from "./api";
 import { h } from "./dom";
 import { dateTime, locale, t } from "./i18n";
 
@@ -62,18 +62,7 @@ async function fetchAuthed(method: string, path: string, body?: BodyInit, conten
   if (token) headers["Authorization"] = `Bearer ${token}`;
   if (contentType) headers["Content-Type"] = contentType;
   const resp = await fetch(path, { method, headers, body, cache: "no-store" });
-  if (!resp.ok) {
-    let message = `${resp.status} ${resp.statusText}`;
-    let code = "";
-    try {
-      const b = await resp.json();
-      message = b.error ?? message;
-      code = b.code ?? "";
-    } catch {
-      // not JSON: keep the status line
-    }
-    throw new ApiError(resp.status, message, code);
-  }
+  if (!resp.ok) throw await refusal(resp);
   return resp;
 }
 

@@ -7,8 +7,8 @@ import { levelColor, levelNames, t } from "./i18n";
 
 const SVG = "http://www.w3.org/2000/svg";
 
-/** A face from frowning (level 1) to beaming (the top level). */
-function face(level: number, levels: number): SVGSVGElement {
+/** A face from frowning (level 1) to beaming (the top level); the wizard previews them too. */
+export function face(level: number, levels: number): SVGSVGElement {
   const mood = levels <= 1 ? 1 : ((level - 1) / (levels - 1)) * 2 - 1; // -1..1
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", "0 0 100 100");

@@ -11,6 +11,7 @@ import {
   FieldError,
   getJson,
   Live,
+  refusal,
   send,
   sendForm,
   type Desk,
@@ -28,8 +29,9 @@ import {
   type SetupStatus,
   type WizardSettings,
 } from "./api";
+import { face } from "./rate";
 import { h } from "./dom";
-import { isLang, LANGS, levelColor, levelNames, locale, setLanguage, t, time } from "./i18n";
+import { isLang, LANGS, levelNames, locale, setLanguage, t, time } from "./i18n";
 import { fieldWords } from "./notify";
 
 const STEPS = ["language", "clinic", "desks", "registrars", "scale", "inputs", "devices", "channels", "done"] as const;
@@ -43,27 +45,6 @@ function fill(s: string, vars: Record<string, string | number>) {
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
-
-const SVG = "http://www.w3.org/2000/svg";
-
-/** A face from frowning (level 1) to beaming (the top level), as the patient panel draws it. */
-function face(level: number, levels: number): SVGSVGElement {
-  const mood = levels <= 1 ? 1 : ((level - 1) / (levels - 1)) * 2 - 1;
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 100 100");
-  svg.setAttribute("aria-hidden", "true");
-  const el = (tag: string, attrs: Record<string, string>) => {
-    const e = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-    svg.append(e);
-  };
-  el("circle", { cx: "50", cy: "50", r: "46", fill: levelColor(level, levels) });
-  el("circle", { cx: "35", cy: "40", r: "6", fill: "#fff" });
-  el("circle", { cx: "65", cy: "40", r: "6", fill: "#fff" });
-  const y = 70 - mood * 6;
-  el("path", { d: `M 28 ${y} Q 50 ${y + mood * 24} 72 ${y}`, stroke: "#fff", "stroke-width": "7", fill: "none", "stroke-linecap": "round" });
-  return svg;
-}
 
 /** The browser's time zones (ES2022's Intl.supportedValuesOf), with `keep` among them. */
 function timeZones(keep: string[]): string[] {
@@ -90,18 +71,6 @@ async function fetchRaw(path: string, init: RequestInit = {}) {
   return fetch(path, { ...init, headers, cache: "no-store" });
 }
 
-async function refusal(resp: Response): Promise<ApiError> {
-  let message = `${resp.status} ${resp.statusText}`;
-  let code = "";
-  try {
-    const b = await resp.json();
-    message = b.error ?? message;
-    code = b.code ?? "";
-  } catch {
-    // not JSON
-  }
-  return new ApiError(resp.status, message, code);
-}
 
 /** Imports a settings file; a refusal lists every problem. */
 async function importFile(file: File): Promise<{ ok: true; imported: Imported } | { ok: false; problems: string[] }> {

@@ -345,18 +345,13 @@ pub async fn cancel_restore(
     }
     let actor = actor.to_string();
     let _ = e
-        .writer
-        .write(move |ctx| {
-            crate::audit::record(
-                ctx.conn,
-                ctx.now,
-                &actor,
-                "backup.restore_cancelled",
-                "database",
-                None,
-                serde_json::json!({}),
-            )
-        })
+        .audit(
+            &actor,
+            "backup.restore_cancelled",
+            "database",
+            None,
+            serde_json::json!({}),
+        )
         .await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -388,18 +383,7 @@ pub async fn diagnostics(State(e): State<AppState>, Actor(actor): Actor) -> ApiR
     let actor = actor.to_string();
     let details = serde_json::json!({ "file": name, "bytes": zip.len() });
     let _ = e
-        .writer
-        .write(move |ctx| {
-            crate::audit::record(
-                ctx.conn,
-                ctx.now,
-                &actor,
-                "diagnostics.save",
-                "diagnostics",
-                None,
-                details,
-            )
-        })
+        .audit(&actor, "diagnostics.save", "diagnostics", None, details)
         .await;
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, "application/zip")

@@ -315,19 +315,14 @@ impl Engine {
             changed.push("smtp_password");
         }
         let actor = actor.to_string();
-        self.writer
-            .write(move |ctx| {
-                crate::audit::record(
-                    ctx.conn,
-                    ctx.now,
-                    &actor,
-                    "notify.secrets",
-                    "settings",
-                    None,
-                    serde_json::json!({ "changed": changed }),
-                )
-            })
-            .await?;
+        self.audit(
+            &actor,
+            "notify.secrets",
+            "settings",
+            None,
+            serde_json::json!({ "changed": changed }),
+        )
+        .await?;
         self.notify
             .transports
             .lock()
