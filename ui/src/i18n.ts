@@ -170,6 +170,7 @@ const ru = {
   weekdays: ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"],
   annulledShort: "аннул.",
   flaggedShort: "подозр.",
+  alertsLine: "Оповещения: {total} · взято {taken} · решено {resolved} · передано выше {escalated} · медиана до решения: {mins} мин",
   export: "Выгрузить",
   wizard: {
     title: "Настройка «Отклика»",
@@ -539,6 +540,7 @@ const en: Dict = {
   weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
   annulledShort: "annulled",
   flaggedShort: "flagged",
+  alertsLine: "Alerts: {total} · taken {taken} · resolved {resolved} · escalated {escalated} · median time to resolve: {mins} min",
   export: "Export",
   wizard: {
     title: "Setting up Otklik",
@@ -903,6 +905,7 @@ const es: Dict = {
   weekdays: ["Lu", "Ma", "Mi", "Ju", "Vi", "Sá", "Do"],
   annulledShort: "anuladas",
   flaggedShort: "sospechosas",
+  alertsLine: "Avisos: {total} · atendidos {taken} · resueltos {resolved} · escalados {escalated} · mediana hasta resolver: {mins} min",
   export: "Exportar",
   wizard: {
     title: "Configuración de Otklik",

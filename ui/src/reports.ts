@@ -28,6 +28,27 @@ interface Report {
   desks: Group[];
   hours: (Figures & { weekday: number; hour: number })[];
   days: (Figures & { date: string })[];
+  alerts: {
+    total: number;
+    open: number;
+    taken: number;
+    resolved: number;
+    escalated: number;
+    median_minutes_to_resolve: number | null;
+  };
+}
+
+/** How the period's alerts were worked: how many, taken, resolved, escalated, how fast. */
+function alertsLine(a: Report["alerts"]) {
+  const vars: Record<string, string> = {
+    total: num(a.total),
+    taken: num(a.taken + a.resolved),
+    resolved: num(a.resolved),
+    escalated: num(a.escalated),
+    mins: a.median_minutes_to_resolve === null ? "—" : num(a.median_minutes_to_resolve),
+  };
+  const text = t().alertsLine.replace(/\{(\w+)\}/g, (m: string, k: string) => vars[k] ?? m);
+  return h("p", { class: "figures", "data-testid": "report-alerts" }, text);
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -185,6 +206,7 @@ export function reportsCard(card: HTMLElement) {
           r.totals.flagged ? ` · ${tr.flaggedShort}: ${num(r.totals.flagged)}` : "",
         ),
         levelBar(r.totals.levels, r.scale),
+        r.alerts.total ? alertsLine(r.alerts) : "",
         h("h3", {}, tr.trend),
         trend(r.days),
         groupTable(tr.byRegistrar, tr.name, r.registrars, r.scale),
