@@ -255,23 +255,7 @@ pub fn fill_in(conn: &Connection, opts: &DemoOptions) -> Result<DemoSummary> {
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let plan = plan(opts, settings.tz(), levels, now, &mut rng)?;
     let written = write_rows(conn, &plan, &settings, now, &mut rng, opts, &mut |_| {})?;
-    Ok(DemoSummary {
-        db_path: PathBuf::new(),
-        db_bytes: 0,
-        desks: DESKS as u64,
-        registrars: REGISTRARS.len() as u64,
-        sessions: plan.sessions.len() as u64,
-        ratings: written.ratings,
-        unassigned: plan.unassigned.len() as u64,
-        flagged_no_session: written.no_session,
-        flagged_burst: written.burst,
-        annulled: written.annulled,
-        bad_days: plan.bad_days,
-        first_day: plan.days[0].date,
-        last_day: plan.days[plan.days.len() - 1].date,
-        timezone: settings.timezone.clone(),
-        scale: levels,
-    })
+    Ok(summary(PathBuf::new(), &plan, &written, &settings))
 }
 
 /// What the database already holds that a demo history would be mixed into.
@@ -787,8 +771,13 @@ fn write_history(
     });
     let written = write_rows(&tx, &plan, &settings, now, &mut rng, opts, progress)?;
     tx.commit()?;
-    Ok(DemoSummary {
-        db_path: path.to_path_buf(),
+    Ok(summary(path.to_path_buf(), &plan, &written, &settings))
+}
+
+/// What a fill made (`db_bytes` is for the caller to measure).
+fn summary(db_path: PathBuf, plan: &Plan, written: &Written, settings: &Settings) -> DemoSummary {
+    DemoSummary {
+        db_path,
         db_bytes: 0,
         desks: DESKS as u64,
         registrars: REGISTRARS.len() as u64,
@@ -802,8 +791,8 @@ fn write_history(
         first_day: plan.days[0].date,
         last_day: plan.days[plan.days.len() - 1].date,
         timezone: settings.timezone.clone(),
-        scale: levels,
-    })
+        scale: settings.scale,
+    }
 }
 
 fn write_rows(

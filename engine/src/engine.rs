@@ -17,7 +17,7 @@ use crate::access::{self, Guard};
 use crate::db::{self, ReadPool};
 use crate::error::{Error, Result};
 use crate::events::EventHub;
-use crate::evidence::recorder::{ClipTimes, Recorder};
+use crate::evidence::recorder::{AfterCommit, ClipTimes, Recorder};
 use crate::inputs::{self, Inputs, Press};
 use crate::leaderboard;
 use crate::settings::{Settings, SettingsPatch};
@@ -96,15 +96,20 @@ impl Engine {
             .evidence
             .on_audio(Box::new(move |conn, now, ratings, file| {
                 let Some(engine) = weak.upgrade() else {
-                    return Ok(());
+                    return Ok(None);
                 };
                 let Some(path) = crate::evidence::media::file_path(&engine.data_dir, file) else {
-                    return Ok(());
+                    return Ok(None);
                 };
-                let words = engine.notify.words(&engine.settings());
-                crate::notify::alerts::on_voice(conn, now, ratings, &path, &words)?;
-                engine.notify.wake();
-                Ok(())
+                let words = engine
+                    .notify
+                    .words(&engine.settings.read().expect("settings lock"));
+                if crate::notify::alerts::on_voice(conn, now, ratings, &path, &words)? == 0 {
+                    return Ok(None);
+                }
+                // Woken after the commit, the workers find the voice messages queued.
+                let after: AfterCommit = Box::new(move || engine.notify.wake());
+                Ok(Some(after))
             }));
         Ok(engine)
     }
@@ -186,17 +191,27 @@ impl Engine {
         let cfg = self.notify.config();
         // Alerts and the webhook are queued in the rating's own transaction: no rating without
         // its messages, whatever happens next.
-        let words = (!cfg.alerts.is_empty()).then(|| self.notify.words(&self.settings()));
+        let words = (!cfg.alerts.is_empty()).then(|| {
+            self.notify
+                .words(&self.settings.read().expect("settings lock"))
+        });
         let photo_expected = self.evidence.takes_photos(new.desk_id);
-        let rating = self
+        let (rating, queued) = self
             .writer
             .write(move |ctx| {
                 let rating = crate::ratings::add(ctx, &new, rules)?;
+                let mut queued = 0;
                 if let Some(words) = &words {
-                    crate::notify::alerts::on_rating(ctx, &rating, &cfg, words, photo_expected)?;
+                    queued += crate::notify::alerts::on_rating(
+                        ctx,
+                        &rating,
+                        &cfg,
+                        words,
+                        photo_expected,
+                    )?;
                 }
                 if !cfg.webhook_url.is_empty() {
-                    crate::notify::outbox::enqueue(
+                    queued += crate::notify::outbox::enqueue(
                         ctx.conn,
                         ctx.now,
                         &crate::notify::outbox::NewItem {
@@ -214,12 +229,16 @@ impl Engine {
                             .expect("ratings serialize"),
                             ..Default::default()
                         },
-                    )?;
+                    )?
+                    .len();
                 }
-                Ok(rating)
+                Ok((rating, queued))
             })
             .await?;
-        self.notify.wake();
+        // Only when there is something to send: a wake makes every idle worker read the outbox.
+        if queued > 0 {
+            self.notify.wake();
+        }
         let (before, after, paused) = {
             let s = self.settings.read().expect("settings lock");
             (s.audio_before_secs, s.audio_after_secs, s.capture_paused)

@@ -163,7 +163,12 @@ pub struct SettingsPatch {
     pub setup_done: Option<bool>,
 }
 
-fn in_range(field: &str, value: i64, range: std::ops::RangeInclusive<i64>) -> Result<u32> {
+/// `value` if it lies in `range`, else an error naming `field` and the range.
+pub(crate) fn in_range(
+    field: &str,
+    value: i64,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<u32> {
     if range.contains(&value) {
         Ok(value as u32)
     } else {

@@ -119,6 +119,30 @@ fn deliveries_to(bot: &BotApi, chat: i64) -> Vec<Call> {
         .collect()
 }
 
+/// The photo kept with a rating, as a token holder downloads it.
+async fn stored_photo(app: &App, rating_id: i64) -> Vec<u8> {
+    let (_, media) = app
+        .get(&format!("/api/v1/ratings/{rating_id}/evidence"))
+        .await;
+    let photo = media
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "photo")
+        .expect("a photo is kept with the rating")
+        .clone();
+    app.http
+        .get(app.url(photo["url"].as_str().unwrap()))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -170,32 +194,13 @@ async fn telegram_pairs_a_group_sends_alerts_with_photo_and_voice_and_works_the_
     for want in ["Окно 3", "Иванова Мария"] {
         assert!(caption.contains(want), "{want} missing in {caption}");
     }
-    let (_, media) = app
-        .get(&format!("/api/v1/ratings/{rating_id}/evidence"))
-        .await;
-    let photo = media
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "photo")
-        .unwrap()
-        .clone();
-    let stored = app
-        .http
-        .get(app.url(photo["url"].as_str().unwrap()))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let stored = stored_photo(&app, rating_id).await;
     assert_eq!(
         sha(&alert.file.as_ref().unwrap().bytes),
         sha(&stored),
         "the photo taken at the press"
     );
-    assert!(!frame.is_empty());
+    assert_eq!(sha(&stored), sha(&frame), "the camera's own frame");
     let (_, alerts) = app.get("/api/v1/alerts").await;
     let alert_id = alerts[0]["id"].as_i64().unwrap();
     assert_eq!(
@@ -396,26 +401,7 @@ async fn email_alert_has_the_photo_then_the_voice_and_the_hourly_report_has_its_
         alert["text"].as_str().unwrap().contains("Иванова Мария"),
         "{alert}"
     );
-    let (_, media) = app
-        .get(&format!("/api/v1/ratings/{}/evidence", rating["id"]))
-        .await;
-    let photo = media
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "photo")
-        .unwrap()
-        .clone();
-    let stored = app
-        .http
-        .get(app.url(photo["url"].as_str().unwrap()))
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let stored = stored_photo(&app, rating["id"].as_i64().unwrap()).await;
     let jpeg_att = alert["attachments"]
         .as_array()
         .unwrap()

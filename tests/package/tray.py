@@ -333,7 +333,8 @@ def main():
     dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
     bus = dbus.SessionBus()
     watcher = Watcher(bus)
-    with tempfile.TemporaryDirectory() as tmp:
+    # WebKit's helper processes may still be writing their shader cache as the app exits.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         try:
             main_scenario(bus, watcher, os.path.join(tmp, "main"))
             autostart_scenario(bus, watcher, os.path.join(tmp, "autostart"))

@@ -207,6 +207,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// A list's `limit`: 1 to 1000, 100 when not given.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, Error> {
+    let limit = limit.unwrap_or(100);
+    if (1..=1000).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Error::invalid("limit", "must be between 1 and 1000"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

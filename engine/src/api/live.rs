@@ -15,7 +15,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use super::{Actor, AppState};
 use crate::audit::{self, AuditEntry};
-use crate::error::Error;
 use crate::leaderboard::Leaderboard;
 use crate::settings::{Settings, SettingsPatch};
 use crate::time::{PeriodName, now_ms, parse_bounds, to_rfc3339};
@@ -117,10 +116,7 @@ pub async fn audit(
     State(e): State<AppState>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEntry>>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(Error::invalid("limit", "must be between 1 and 1000").into());
-    }
+    let limit = super::error::page_limit(q.limit)?;
     Ok(Json(
         e.reads
             .read(move |c| audit::list(c, q.before_id, limit))

@@ -217,14 +217,6 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-fn limit(q: &ListQuery) -> ApiResult<i64> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(Error::invalid("limit", "must be between 1 and 1000").into());
-    }
-    Ok(limit)
-}
-
 fn state_in(q: &ListQuery, allowed: &[&str]) -> ApiResult<Option<String>> {
     match &q.state {
         Some(s) if !allowed.contains(&s.as_str()) => {
@@ -241,7 +233,10 @@ pub async fn list_outbox(
     State(e): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<ItemView>>> {
-    let (limit, state) = (limit(&q)?, state_in(&q, &["pending", "sent", "failed"])?);
+    let (limit, state) = (
+        super::error::page_limit(q.limit)?,
+        state_in(&q, &["pending", "sent", "failed"])?,
+    );
     Ok(Json(
         e.reads
             .read(move |c| outbox::list(c, state.as_deref(), limit))
@@ -266,7 +261,10 @@ pub async fn list_alerts(
     State(e): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<AlertView>>> {
-    let (limit, state) = (limit(&q)?, state_in(&q, &["open", "taken", "resolved"])?);
+    let (limit, state) = (
+        super::error::page_limit(q.limit)?,
+        state_in(&q, &["open", "taken", "resolved"])?,
+    );
     Ok(Json(
         e.reads
             .read(move |c| alerts::list(c, state.as_deref(), limit))

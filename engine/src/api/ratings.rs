@@ -8,7 +8,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
 use super::{Actor, AppState};
-use crate::error::Error;
 use crate::ratings::{self, Correction, Filter, NewRating, Rating, RatingPage};
 use crate::time::parse_rfc3339;
 
@@ -75,10 +74,7 @@ pub async fn list_ratings(
     State(e): State<AppState>,
     ApiQuery(q): ApiQuery<RatingsQuery>,
 ) -> ApiResult<Json<RatingPage>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(Error::invalid("limit", "must be between 1 and 1000").into());
-    }
+    let limit = super::error::page_limit(q.limit)?;
     let filter = Filter {
         from: q
             .from

@@ -30,10 +30,16 @@ struct PendingClip {
     to: Millis,
 }
 
+/// What runs once a clip's record is committed (it may only look at committed rows).
+pub type AfterCommit = Box<dyn FnOnce() + Send>;
+
 /// Runs in the transaction that records a saved clip: (connection, now, its ratings, its file
-/// name under media/).
-pub type AudioHook =
-    Box<dyn Fn(&rusqlite::Connection, Millis, &[i64], &str) -> crate::Result<()> + Send + Sync>;
+/// name under media/); may return what to do once that transaction is committed.
+pub type AudioHook = Box<
+    dyn Fn(&rusqlite::Connection, Millis, &[i64], &str) -> crate::Result<Option<AfterCommit>>
+        + Send
+        + Sync,
+>;
 
 pub struct Recorder {
     data_dir: PathBuf,
@@ -228,7 +234,7 @@ async fn store(
     let file = outcome.as_ref().ok().map(|(f, _, _)| f.clone());
     let result = writer
         .write(move |ctx| {
-            let saved = media::insert(
+            media::insert(
                 ctx,
                 &NewMedia {
                     desk_id,
@@ -238,15 +244,18 @@ async fn store(
                     span,
                 },
             )?;
+            let mut after = None;
             if let (Some(hook), Some(file)) = (hook, file.as_deref())
                 && let Some(hook) = hook.lock().expect("hook lock").as_ref()
             {
-                hook(ctx.conn, ctx.now, &ratings, file)?;
+                after = hook(ctx.conn, ctx.now, &ratings, file)?;
             }
-            Ok(saved)
+            Ok(after)
         })
         .await;
-    if let Err(e) = result {
-        tracing::error!(%e, desk_id, kind, "cannot record evidence");
+    match result {
+        Ok(Some(after)) => after(),
+        Ok(None) => {}
+        Err(e) => tracing::error!(%e, desk_id, kind, "cannot record evidence"),
     }
 }

@@ -95,15 +95,16 @@ fn facts(conn: &Connection, alert_id: i64, rating_id: i64, words: &Words) -> Res
     })
 }
 
-/// Raises an alert if a rule matches the rating just stored, and queues its messages.
-/// `photo_expected`: the desk takes photos, so the first message waits for it (briefly).
+/// Raises an alert if a rule matches the rating just stored, and queues its messages; returns
+/// how many were queued. `photo_expected`: the desk takes photos, so the first message waits
+/// for it (briefly).
 pub fn on_rating(
     ctx: &mut WriteCtx<'_>,
     rating: &Rating,
     cfg: &NotifyConfig,
     words: &Words,
     photo_expected: bool,
-) -> Result<Option<i64>> {
+) -> Result<usize> {
     let matched: Vec<_> = cfg
         .alerts
         .iter()
@@ -113,7 +114,7 @@ pub fn on_rating(
         })
         .collect();
     if matched.is_empty() {
-        return Ok(None);
+        return Ok(0);
     }
     let mut channels: Vec<Channel> = matched.iter().flat_map(|r| r.channels.clone()).collect();
     channels.sort();
@@ -135,25 +136,30 @@ pub fn on_rating(
             escalate_mins.map(|m| ctx.now + Millis::from(m) * 60_000),
         ))?;
     let alert_id = ctx.conn.last_insert_rowid();
-    let f = facts(ctx.conn, alert_id, rating.id, words)?;
-    let msg = digest::alert(&f, words.lang, words.tz);
-    for (channel, target) in &targets {
-        outbox::enqueue(
-            ctx.conn,
-            ctx.now,
-            &NewItem {
-                channel: *channel,
-                target,
-                kind: Kind::Alert,
-                alert_id: Some(alert_id),
-                photo_of: photo_expected.then_some(rating.id),
-                priority: 1,
-            },
-            msg.clone(),
-        )?;
+    let mut queued = 0;
+    // Nobody to send to (channels off): the alert is still worked on the console.
+    if !targets.is_empty() {
+        let f = facts(ctx.conn, alert_id, rating.id, words)?;
+        let msg = digest::alert(&f, words.lang, words.tz);
+        for (channel, target) in &targets {
+            queued += outbox::enqueue(
+                ctx.conn,
+                ctx.now,
+                &NewItem {
+                    channel: *channel,
+                    target,
+                    kind: Kind::Alert,
+                    alert_id: Some(alert_id),
+                    photo_of: photo_expected.then_some(rating.id),
+                    priority: 1,
+                },
+                msg.clone(),
+            )?
+            .len();
+        }
     }
     ctx.emit("alert", &get(ctx.conn, alert_id)?);
-    Ok(Some(alert_id))
+    Ok(queued)
 }
 
 /// The patient's voice is on disk: it follows each alert on these ratings, the same way.

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::get_setting;
 use crate::error::{Error, Result};
+use crate::settings::in_range;
 
 pub const SETTING_KEY: &str = "notify";
 pub const DEFAULT_BOT_API: &str = "https://api.telegram.org";
@@ -239,23 +240,13 @@ fn check_url(field: &str, url: &str) -> Result<()> {
     }
 }
 
-/// A plausible email address: something@domain, or `Name <something@domain>`.
+/// An address as the mail transport will read it (`x@clinic.ru` or `Name <x@clinic.ru>`), so a
+/// setting accepted here is never refused at sending time.
 pub fn check_address(field: &str, addr: &str) -> Result<()> {
-    let bare = match (addr.find('<'), addr.rfind('>')) {
-        (Some(a), Some(b)) if a < b && b == addr.len() - 1 => &addr[a + 1..b],
-        _ => addr,
-    };
-    let ok = bare.split_once('@').is_some_and(|(user, domain)| {
-        !user.is_empty() && domain.contains('.') && !domain.starts_with('.')
-    }) && !bare.chars().any(|c| c.is_whitespace() || c == ',');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            field,
-            format!("'{addr}' is not an email address"),
-        ))
-    }
+    addr.trim()
+        .parse::<lettre::message::Mailbox>()
+        .map(|_| ())
+        .map_err(|_| Error::invalid(field, format!("'{addr}' is not an email address")))
 }
 
 impl NotifyConfig {
@@ -285,12 +276,11 @@ impl NotifyConfig {
     pub fn validate(&self, levels: u8) -> Result<()> {
         let t = &self.telegram;
         check_url("telegram.api_url", t.api_url.trim_end_matches('/'))?;
-        if t.min_interval_ms > 60_000 {
-            return Err(Error::invalid(
-                "telegram.min_interval_ms",
-                "must be between 0 and 60000",
-            ));
-        }
+        in_range(
+            "telegram.min_interval_ms",
+            t.min_interval_ms.into(),
+            0..=60_000,
+        )?;
         let e = &self.email;
         if e.enabled {
             if e.host.trim().is_empty() || e.host.contains(char::is_whitespace) {
@@ -299,9 +289,7 @@ impl NotifyConfig {
                     "is needed: the SMTP server's name or address",
                 ));
             }
-            if e.port == 0 {
-                return Err(Error::invalid("email.port", "must be between 1 and 65535"));
-            }
+            in_range("email.port", e.port.into(), 1..=65_535)?;
             check_address("email.from", &e.from)?;
             if e.to.is_empty() {
                 return Err(Error::invalid("email.to", "needs at least one address"));
@@ -333,12 +321,11 @@ impl NotifyConfig {
                 ));
             }
             check_channels(&format!("alerts[{i}].channels"), &r.channels)?;
-            if r.escalate_after_mins > 24 * 60 {
-                return Err(Error::invalid(
-                    format!("alerts[{i}].escalate_after_mins"),
-                    "must be between 0 and 1440",
-                ));
-            }
+            in_range(
+                &format!("alerts[{i}].escalate_after_mins"),
+                r.escalate_after_mins.into(),
+                0..=24 * 60,
+            )?;
         }
         for (i, r) in self.reports.iter().enumerate() {
             if Every::parse(&r.every).is_none() {
@@ -355,12 +342,7 @@ impl NotifyConfig {
         if !self.webhook_url.is_empty() {
             check_url("webhook_url", &self.webhook_url)?;
         }
-        if !(1..=3600).contains(&self.retry_max_secs) {
-            return Err(Error::invalid(
-                "retry_max_secs",
-                "must be between 1 and 3600",
-            ));
-        }
+        in_range("retry_max_secs", self.retry_max_secs.into(), 1..=3600)?;
         if !self.link_base.is_empty() {
             check_url("link_base", &self.link_base)?;
         }

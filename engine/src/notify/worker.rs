@@ -231,7 +231,7 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                             // backlog that follows it.
                             let held = outbox::pending_count(ctx.conn, channel)? as u64 + 1;
                             let msg = digest::down_notice(
-                                channel_title(channel),
+                                channel.as_str(),
                                 since,
                                 ctx.now,
                                 held,
@@ -296,14 +296,6 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                 backoff = (backoff * 2).min(max);
             }
         }
-    }
-}
-
-fn channel_title(c: Channel) -> &'static str {
-    match c {
-        Channel::Telegram => "Telegram",
-        Channel::Email => "Email",
-        Channel::Webhook => "Webhook",
     }
 }
 
