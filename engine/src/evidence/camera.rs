@@ -1694,10 +1694,17 @@ mod tests {
         assert_eq!((photo.width, photo.height), (320, 240));
         assert_eq!(decode(&photo.jpeg).dimensions(), (320, 240));
 
-        // A press ahead of the newest frame: waits for the next one.
+        // A press ahead of the newest frame: waits until frames reach it, then takes the one
+        // nearest the press (which may be the last one just before it: frames come every 20 ms),
+        // never a frame already kept when the photo was asked for.
+        let newest_before = lock(&cam.shared.frames).back().map(|f| f.at).unwrap();
         let at = now_ms() + 100;
         let photo = cam.photo(at).unwrap();
-        assert!(photo.taken_at >= at, "{} vs {at}", photo.taken_at);
+        assert!(
+            photo.taken_at > newest_before,
+            "{} is not newer than {newest_before}",
+            photo.taken_at
+        );
 
         // Long before anything kept.
         let err = cam.photo(now_ms() - 10_000).unwrap_err();
