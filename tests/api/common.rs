@@ -23,13 +23,28 @@ impl App {
     }
 
     pub async fn start_in(dir: TempDir) -> App {
+        App::start_at(dir, "127.0.0.1:0".parse().unwrap(), None).await
+    }
+
+    /// An engine open to the LAN (`0.0.0.0`), reached through this machine's own non-loopback
+    /// address, so the engine sees a LAN peer (the packets still never leave the machine).
+    /// `None` when the machine has no such address.
+    pub async fn start_lan() -> Option<App> {
+        let ip = lan_ip()?;
+        let dir = tempfile::tempdir().unwrap();
+        Some(App::start_at(dir, "0.0.0.0:0".parse().unwrap(), Some(ip)).await)
+    }
+
+    async fn start_at(dir: TempDir, listen: SocketAddr, via: Option<std::net::IpAddr>) -> App {
         let engine = Engine::open(dir.path()).expect("engine opens");
-        let server = Server::start(engine, "127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("server starts");
+        let server = Server::start(engine, listen).await.expect("server starts");
         let token = otklik_engine::token::load_or_create(dir.path()).unwrap();
+        let addr = match via {
+            Some(ip) => SocketAddr::new(ip, server.addr.port()),
+            None => server.addr,
+        };
         App {
-            base: format!("http://{}", server.addr),
+            base: format!("http://{addr}"),
             server: Some(server),
             token,
             http: reqwest::Client::new(),
@@ -239,4 +254,18 @@ pub async fn spawn_serve_with(
         .parse()
         .expect("an address");
     (child, addr)
+}
+
+/// This machine's first non-loopback IPv4 address (`ip -4 -o addr`), to play a LAN device.
+pub fn lan_ip() -> Option<std::net::IpAddr> {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "scope", "global"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .and_then(|ip| ip.parse().ok())
 }

@@ -12,6 +12,7 @@ mod demo;
 mod evidence;
 mod health;
 mod inputs;
+mod lan;
 mod leaderboard;
 mod migrations;
 mod notify;
