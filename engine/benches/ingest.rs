@@ -134,8 +134,10 @@ async fn sse_latency(http: &reqwest::Client, base: &str, token: &str) -> (f64, f
     let mut listeners = Vec::new();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(SSE_CLIENTS);
     for _ in 0..SSE_CLIENTS {
+        // The full stream: its rating events carry the id the latency is matched by.
         let resp = reqwest::Client::new()
-            .get(format!("{base}/api/v1/events"))
+            .get(format!("{base}/api/v1/events/all"))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();

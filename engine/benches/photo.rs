@@ -35,7 +35,7 @@ fn main() {
         engine.evidence.set_devices(desk, Some(DeskDevices { camera: Some(Ok(Arc::new(camera))), microphone: None }));
         tokio::time::sleep(Duration::from_secs(1)).await; // the stream's first frames
 
-        let mut events = engine.events.subscribe(None).rx;
+        let mut events = engine.events.subscribe(None, false).rx;
         let mut times = Vec::new();
         let mut bytes = 0;
         for _ in 0..RATINGS {

@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "health",
         include_str!("../../migrations/0007_health.sql"),
     ),
+    (
+        9,
+        "panels",
+        include_str!("../../migrations/0009_panels.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {
@@ -151,9 +156,14 @@ pub fn open_reader(path: &Path) -> Result<Connection> {
 }
 
 /// Read connections, reused across requests; queries run on tokio's blocking threads.
+/// Reads running at once at most: more would only queue on two cores and the disk, each holding
+/// a blocking thread and a connection; beyond it callers wait their turn without a thread.
+const MAX_READERS: usize = 8;
+
 pub struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    running: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl ReadPool {
@@ -161,6 +171,7 @@ impl ReadPool {
         ReadPool {
             path,
             idle: Mutex::new(Vec::new()),
+            running: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_READERS)),
         }
     }
 
@@ -177,7 +188,7 @@ impl ReadPool {
 
     fn checkin(&self, conn: Connection) {
         let mut idle = self.idle.lock().expect("pool lock");
-        if idle.len() < 8 {
+        if idle.len() < MAX_READERS {
             idle.push(conn);
         }
     }
@@ -188,11 +199,19 @@ impl ReadPool {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        // Held by the blocking task itself, so a caller that gives up frees no slot early.
+        let permit = self
+            .running
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::ShuttingDown)?;
         let pool = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = pool.checkout()?;
             let out = f(&conn);
             pool.checkin(conn);
+            drop(permit);
             out
         })
         .await

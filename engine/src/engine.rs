@@ -45,6 +45,8 @@ pub struct Engine {
     pub guard: Guard,
     /// When each desk's patient panel last gave a rating, for its lock-out.
     panel_taps: Mutex<HashMap<i64, Millis>>,
+    /// Panels paired from the console, and codes waiting to be typed on one.
+    pub panels: crate::panels::Panels,
     /// Button remotes and serial boxes, each on its own thread.
     pub inputs: Inputs,
     presses: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Press>>>,
@@ -71,6 +73,7 @@ impl Engine {
         let settings = Settings::load(&conn)?;
         let notify_config = crate::notify::NotifyConfig::load(&conn)?;
         let token = crate::token::load_or_create(data_dir)?;
+        let panels = crate::panels::Panels::load(&conn)?;
         let events = Arc::new(EventHub::new());
         let (writer, _thread) = Writer::start(conn, events.clone())?;
         let (sink, presses) = tokio::sync::mpsc::unbounded_channel();
@@ -84,6 +87,7 @@ impl Engine {
             token,
             guard: Guard::default(),
             panel_taps: Mutex::default(),
+            panels,
             inputs: Inputs::new(sink),
             presses: Mutex::new(Some(presses)),
             evidence: Recorder::new(data_dir.to_path_buf()),
@@ -201,7 +205,10 @@ impl Engine {
             .write(move |ctx| {
                 let rating = crate::ratings::add(ctx, &new, rules)?;
                 let mut queued = 0;
-                if let Some(words) = &words {
+                // A flagged rating (a flood of bottom presses) raises no alert of its own.
+                if let Some(words) = &words
+                    && rating.flag.is_none()
+                {
                     queued += crate::notify::alerts::on_rating(
                         ctx,
                         &rating,
@@ -449,7 +456,7 @@ impl Server {
         engine.start_inputs().await?;
         engine.start_notify();
         crate::health::start(&engine);
-        let app = crate::api::router(engine.clone());
+        let app = crate::api::router(engine.clone(), addr.ip());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(
@@ -539,7 +546,7 @@ async fn ingest(engine: Arc<Engine>, mut presses: tokio::sync::mpsc::UnboundedRe
 /// Publishes today's leaderboard whenever a change could have moved it, at most a few times a
 /// second however fast ratings arrive.
 async fn watch_leaderboard(engine: Arc<Engine>) {
-    let mut sub = engine.events.subscribe(None).rx;
+    let mut sub = engine.events.subscribe(None, false).rx;
     let mut last = None;
     loop {
         match sub.recv().await {

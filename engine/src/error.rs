@@ -23,6 +23,10 @@ pub enum Error {
     #[error("{0}")]
     Forbidden(String),
 
+    /// No credential, or one that is wrong or expired (a token, a login, a panel pairing).
+    #[error("{0}")]
+    Unauthorized(String),
+
     /// Asked again too soon (a patient panel's lock-out, repeated wrong passwords).
     #[error("{message}")]
     TooSoon {

@@ -15,6 +15,8 @@ use crate::error::Result;
 use crate::scale::normalize;
 use crate::time::{Millis, PeriodName, Span, to_rfc3339};
 
+const HOUR_MS: Millis = 3_600_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Entry {
     pub registrar_id: i64,
@@ -134,16 +136,40 @@ pub fn compute(
     scale: u8,
     min_ratings: u32,
 ) -> Result<Leaderboard> {
+    // Whole hours inside the span come from the hourly roll-ups (a month is thousands of rows,
+    // not the ratings themselves); the partial hours at its edges from the ratings, so the
+    // figures are exact whatever the span.
+    let first_hour = span.from.div_euclid(HOUR_MS) + i64::from(span.from.rem_euclid(HOUR_MS) != 0);
+    let end_hour = span.to.div_euclid(HOUR_MS);
+    let (first_hour, end_hour) = if first_hour < end_hour {
+        (first_hour, end_hour)
+    } else {
+        // No whole hour inside: every rating of the span is read raw.
+        (
+            span.to.div_euclid(HOUR_MS) + 1,
+            span.to.div_euclid(HOUR_MS) + 1,
+        )
+    };
+    let head_end = (first_hour * HOUR_MS).min(span.to);
+    let tail_from = (end_hour * HOUR_MS).max(head_end);
     let mut stmt = conn.prepare_cached(
-        "SELECT r.registrar_id, g.name, r.score, r.scale, COUNT(*),
+        "SELECT NULLIF(h.registrar_id, 0), g.name, h.score, h.scale, SUM(h.n), h.state = 'flagged'
+         FROM rating_hourly h
+         LEFT JOIN registrars g ON g.id = h.registrar_id
+         WHERE h.hour >= ?1 AND h.hour < ?2 AND h.state != 'annulled' AND h.n > 0
+         GROUP BY h.registrar_id, h.score, h.scale, h.state
+         UNION ALL
+         SELECT r.registrar_id, g.name, r.score, r.scale, COUNT(*),
                 EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id) AS flagged
          FROM ratings r
          LEFT JOIN registrars g ON g.id = r.registrar_id
-         WHERE r.at >= ?1 AND r.at < ?2
+         WHERE ((r.at >= ?3 AND r.at < ?4) OR (r.at >= ?5 AND r.at < ?6))
            AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
          GROUP BY r.registrar_id, r.score, r.scale, flagged",
     )?;
-    let mut rows = stmt.query((span.from, span.to))?;
+    let mut rows = stmt.query((
+        first_hour, end_hour, span.from, head_end, tail_from, span.to,
+    ))?;
     let mut tallies: BTreeMap<i64, Tally> = BTreeMap::new();
     let mut totals = Totals {
         count: 0,

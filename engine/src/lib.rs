@@ -20,6 +20,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod logs;
 pub mod notify;
+pub mod panels;
 pub mod ratings;
 pub mod reports;
 pub mod roster;

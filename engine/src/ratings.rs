@@ -52,8 +52,9 @@ pub struct Rating {
     pub registrar_id: Option<i64>,
     pub session_id: Option<i64>,
     pub annulled: bool,
-    /// Why the rating looks suspicious, if it does: `burst` (top ratings at one desk faster than
-    /// patients come and go) or `no_session` (a top rating while nobody worked at the desk).
+    /// Why the rating looks suspicious, if it does: `burst` (top or bottom ratings at one desk
+    /// faster than patients come and go) or `no_session` (a top rating while nobody worked at
+    /// the desk).
     /// Kept and shown, but counted apart from the ranking.
     pub flag: Option<String>,
 }
@@ -170,24 +171,34 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rati
     Ok(rating)
 }
 
-/// Whether a just-stored rating looks like staff pressing the top button themselves.
+/// Whether a just-stored rating looks like staff pressing the top button themselves, or like
+/// someone flooding a desk with the bottom one (faster than patients come and go either way).
 fn suspicion(conn: &Connection, r: &Link<'_>, rules: Rules) -> Result<Option<&'static str>> {
-    if r.score != r.scale {
+    let top = r.score == r.scale;
+    if !top && r.score != 1 {
         return Ok(None);
     }
-    if r.session_id.is_none() {
+    if top && r.session_id.is_none() {
         return Ok(Some("no_session"));
     }
     if rules.burst_count > 0 {
-        // Top ratings at this desk in the window ending with this one, this one included.
+        // Ratings of this end of the scale at this desk in the window ending with this one, this
+        // one included.
         let n: i64 = conn
             .prepare_cached(
                 // Counting stops at the threshold, so a busy desk's history is not scanned.
                 "SELECT COUNT(*) FROM (SELECT 1 FROM ratings
-                 WHERE desk_id = ?1 AND at > ?2 AND at <= ?3 AND score = scale LIMIT ?4)",
+                 WHERE desk_id = ?1 AND at > ?2 AND at <= ?3
+                   AND (CASE WHEN ?5 THEN score = scale ELSE score = 1 END) LIMIT ?4)",
             )?
             .query_row(
-                (r.desk_id, r.at - rules.burst_ms, r.at, rules.burst_count),
+                (
+                    r.desk_id,
+                    r.at - rules.burst_ms,
+                    r.at,
+                    rules.burst_count,
+                    top,
+                ),
                 |row| row.get(0),
             )?;
         if n >= i64::from(rules.burst_count) {

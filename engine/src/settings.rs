@@ -42,6 +42,10 @@ pub struct Settings {
     /// Address the API and screens listen on when none is given on the command line.
     /// `127.0.0.1:8787` keeps it on this PC; `0.0.0.0:8787` opens it to the LAN. Applies at restart.
     pub listen: String,
+    /// Other names this PC is opened by on the LAN, comma-separated (a DNS alias such as
+    /// `otklik.clinic.local`). Its own name, `name.local`, its addresses and loopback always work;
+    /// a request by any other name is refused (a web page rebinding its name to this PC).
+    pub allowed_hosts: String,
     /// The period the wall display shows.
     pub display_period: DisplayPeriod,
     /// Seconds each view of the display (leaderboard, today's totals, desks) stays; 0 = leaderboard only.
@@ -88,6 +92,39 @@ pub struct Settings {
     pub setup_done: bool,
 }
 
+/// What the screens anyone on the LAN opens (the wall display, the panels) need of the settings;
+/// the rest (addresses, devices, suspicion thresholds, backups) is for token holders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublicSettings {
+    pub clinic_name: String,
+    pub language: Language,
+    pub timezone: String,
+    pub scale: u8,
+    pub min_ratings: u32,
+    pub display_period: DisplayPeriod,
+    pub display_rotate_secs: u32,
+    pub display_initials: bool,
+    pub display_hide_unranked: bool,
+    pub panel_lockout_secs: u32,
+}
+
+impl From<&Settings> for PublicSettings {
+    fn from(s: &Settings) -> Self {
+        PublicSettings {
+            clinic_name: s.clinic_name.clone(),
+            language: s.language,
+            timezone: s.timezone.clone(),
+            scale: s.scale,
+            min_ratings: s.min_ratings,
+            display_period: s.display_period,
+            display_rotate_secs: s.display_rotate_secs,
+            display_initials: s.display_initials,
+            display_hide_unranked: s.display_hide_unranked,
+            panel_lockout_secs: s.panel_lockout_secs,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         let timezone = iana_time_zone::get_timezone()
@@ -101,6 +138,7 @@ impl Default for Settings {
             scale: scale::DEFAULT,
             min_ratings: 5,
             listen: "127.0.0.1:8787".to_string(),
+            allowed_hosts: String::new(),
             display_period: DisplayPeriod::Today,
             display_rotate_secs: 0,
             display_initials: false,
@@ -138,6 +176,7 @@ pub struct SettingsPatch {
     pub scale: Option<i64>,
     pub min_ratings: Option<i64>,
     pub listen: Option<String>,
+    pub allowed_hosts: Option<String>,
     pub display_period: Option<DisplayPeriod>,
     pub display_rotate_secs: Option<i64>,
     pub display_initials: Option<bool>,
@@ -321,6 +360,17 @@ impl Settings {
         }
         if let Some(m) = patch.kiosk_monitor {
             s.kiosk_monitor = in_range("kiosk_monitor", m, 1..=16)?;
+        }
+        if let Some(hosts) = &patch.allowed_hosts {
+            let names: Vec<String> = crate::api::extra_host_names(hosts).collect();
+            if names.len() > 32 {
+                return Err(Error::invalid("allowed_hosts", "lists more than 32 names"));
+            }
+            for name in &names {
+                crate::api::check_extra_host(name)
+                    .map_err(|e| Error::invalid("allowed_hosts", e))?;
+            }
+            s.allowed_hosts = names.join(", ");
         }
         if let Some(listen) = &patch.listen {
             listen.parse::<SocketAddr>().map_err(|_| {

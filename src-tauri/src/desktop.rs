@@ -228,7 +228,7 @@ fn toggle_capture(app: &AppHandle) {
 /// Follows the settings however they change (console, API, tray): the tray's language and pause
 /// label, and the system's start entry.
 fn watch_settings(app: AppHandle, engine: Arc<Engine>, mut last: Settings) {
-    let mut events = engine.events.subscribe(None).rx;
+    let mut events = engine.events.subscribe(None, false).rx;
     tauri::async_runtime::spawn(async move {
         loop {
             let new = match events.recv().await {

@@ -646,7 +646,7 @@ async fn the_display_reads_without_a_token() {
         "/api/v1/leaderboard",
         "/api/v1/desks",
         "/api/v1/registrars",
-        "/api/v1/settings",
+        "/api/v1/settings/public",
         "/api/v1/openapi.json",
         "/healthz",
     ] {

@@ -8,6 +8,7 @@ import { notifyCards } from "./notify";
 import { maintenanceCard } from "./maintenance";
 import { healthCard } from "./health";
 import { consoleSetup } from "./wizard";
+import { panelsCard } from "./pairing";
 import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
 
 interface ConsoleState {
@@ -95,6 +96,9 @@ function openConsole(main: HTMLElement) {
     h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard, reportCard, alertsCard, outboxCard, healthCard(), notifyCard),
   );
   main.querySelector(".grid")?.append(maintenanceCard());
+  const pairingCard = h("section", { class: "card", "data-card": "panels" });
+  panelsCard(pairingCard);
+  main.querySelector(".grid")?.append(pairingCard);
   // A fresh installation goes to the setup wizard; otherwise: the settings file, the demo banner.
   void consoleSetup(main);
 
@@ -461,6 +465,7 @@ function openConsole(main: HTMLElement) {
   };
   const everything = () => new Set(["today", "desks", "people", "contests", "settings", "inputs", "flagged", "evidence", "recent"]);
   new Live({
+    full: true,
     onState: () => {},
     onResync: () => void refresh(everything()),
     onEvent(name) {

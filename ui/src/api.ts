@@ -83,6 +83,12 @@ export interface Settings {
   photo_quality: number;
 }
 
+/** What every screen may read of the settings without a login. */
+export type PublicSettings = Pick<
+  Settings,
+  "clinic_name" | "language" | "timezone" | "scale" | "min_ratings" | "display_period" | "display_rotate_secs" | "display_initials" | "display_hide_unranked" | "panel_lockout_secs"
+>;
+
 export interface Registrar {
   id: number;
   name: string;
@@ -135,11 +141,12 @@ export async function getJson<T>(path: string): Promise<T> {
   return send<T>("GET", path);
 }
 
-/** A request to the engine; the console login goes along when there is one. */
-export async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** A request to the engine; the console login goes along when there is one, or `bearer` (a
+ * paired panel's token) when given. */
+export async function send<T>(method: string, path: string, body?: unknown, bearer?: string | null): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const token = consoleToken.get();
+  const token = bearer ?? consoleToken.get();
   if (token) headers["Authorization"] = `Bearer ${token}`;
   const resp = await fetch(path, {
     method,
@@ -155,13 +162,16 @@ export async function send<T>(method: string, path: string, body?: unknown): Pro
 export type LiveState = "connecting" | "live" | "lost";
 
 export interface LiveHandlers {
+  /** The full stream (alerts, outbox, devices), for the console: needs its login. The public one
+   * carries what the wall display and the panels show. */
+  full?: boolean;
   onEvent(name: string, data: unknown): void;
   onState(state: LiveState): void;
   /** The stream cannot say what was missed (first connect, restart, too far behind): reload everything. */
   onResync(): void;
 }
 
-const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest", "input", "evidence", "media"];
+const EVENTS = ["rating", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest", "input", "evidence", "media", "alert", "outbox"];
 /** The server pings every 10 s; silence for longer means the connection is dead even if the socket is not. */
 const SILENCE_MS = 25_000;
 
@@ -183,7 +193,19 @@ export class Live {
   }
 
   private open() {
-    const es = new EventSource("/api/v1/events");
+    if (this.h.full) {
+      // EventSource sends no Authorization header: a one-time ticket opens the full stream.
+      void send<{ ticket: string }>("POST", "/api/v1/events/ticket", {})
+        .then((t) => this.connect(`/api/v1/events/all?ticket=${encodeURIComponent(t.ticket)}`))
+        .catch(() => {
+          this.setState("lost");
+          window.setTimeout(() => this.open(), 5000);
+        });
+    } else this.connect("/api/v1/events");
+  }
+
+  private connect(url: string) {
+    const es = new EventSource(url);
     this.source = es;
     const alive = () => {
       window.clearTimeout(this.watchdog);
@@ -460,4 +482,31 @@ export interface ImportRefused {
   code: string;
   field: string;
   errors: { field: string; error: string }[];
+}
+
+export type PanelRole = "patient" | "registrar";
+
+/** A paired panel's own token, kept by this browser for good (until revoked in the console). */
+export const panelToken = {
+  key: (desk: number, role: PanelRole) => `otklik-panel:${desk}:${role}`,
+  get: (desk: number, role: PanelRole) => localStorage.getItem(panelToken.key(desk, role)),
+  set: (desk: number, role: PanelRole, t: string | null) => (t ? localStorage.setItem(panelToken.key(desk, role), t) : localStorage.removeItem(panelToken.key(desk, role))),
+};
+
+export interface Panel {
+  id: number;
+  desk_id: number;
+  desk_name: string;
+  role: PanelRole;
+  label: string;
+  paired_at: string;
+  paired_by: string;
+  revoked_at: string | null;
+}
+
+export interface Pairing {
+  code: string;
+  desk_id: number;
+  role: PanelRole;
+  expires_at: string;
 }

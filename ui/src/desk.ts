@@ -4,9 +4,11 @@
 import { ApiError, getJson, Live, send, type Desk, type Leaderboard, type LowRating, type Registrar } from "./api";
 import { h, levelBar } from "./dom";
 import { num, percent, t, time, levelColor, levelNames } from "./i18n";
+import { panelAccess } from "./pairing";
 
 export async function mountDesk(root: HTMLElement, deskId: number) {
   const tr = t();
+  const token = await panelAccess(root, deskId, "registrar");
   const main = h("main", { class: "desk-panel" });
   const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
   root.replaceChildren(main);
@@ -44,7 +46,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
     const end = h("button", { type: "button", class: "secondary", "data-testid": "end-shift" }, tr.endShift);
     end.addEventListener("click", async () => {
       try {
-        await send("POST", `/api/v1/desks/${deskId}/checkout`, { pin: pin?.value || null });
+        await send("POST", `/api/v1/desks/${deskId}/checkout`, { pin: pin?.value || null }, token);
         status.textContent = "";
       } catch (e) {
         fail(e);
@@ -52,7 +54,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
     });
     const [board, lows] = await Promise.all([
       getJson<Leaderboard>("/api/v1/leaderboard?period=today"),
-      getJson<LowRating[]>(`/api/v1/registrars/${session.registrar_id}/low-ratings`),
+      send<LowRating[]>("GET", `/api/v1/registrars/${session.registrar_id}/low-ratings`, undefined, token),
     ]);
     const mine = board.entries.find((e) => e.registrar_id === session.registrar_id);
     main.replaceChildren(
@@ -106,7 +108,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
     start.addEventListener("click", async () => {
       if (picked === null) return;
       try {
-        await send("POST", `/api/v1/desks/${deskId}/checkin`, { registrar_id: picked, pin: pin.value || null });
+        await send("POST", `/api/v1/desks/${deskId}/checkin`, { registrar_id: picked, pin: pin.value || null }, token);
         picked = null;
         status.textContent = "";
       } catch (e) {
@@ -156,7 +158,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
-        await send("POST", `/api/v1/ratings/${ratingId}/contest`, { comment: comment.value, pin: pin?.value || null });
+        await send("POST", `/api/v1/ratings/${ratingId}/contest`, { comment: comment.value, pin: pin?.value || null }, token);
         editing = false;
         status.textContent = "";
         void render();

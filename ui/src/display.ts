@@ -1,7 +1,7 @@
 // The wall display: the live leaderboard, legible from across the waiting hall. It can rotate
 // between the leaderboard, today's totals and the desks; it never shows stale figures as live.
 
-import { getJson, Live, type Desk, type Leaderboard, type LiveState, type Rating, type Settings } from "./api";
+import { getJson, Live, type Desk, type Leaderboard, type LiveState, type PublicSettings as Settings, type Rating } from "./api";
 import { h, levelBar } from "./dom";
 import { initials, levelColor, num, percent, t } from "./i18n";
 
@@ -28,7 +28,7 @@ export function mountDisplay(root: HTMLElement, params: URLSearchParams) {
   const reload = () => {
     reloading ??= (async () => {
       try {
-        settings = await getJson<Settings>("/api/v1/settings");
+        settings = await getJson<Settings>("/api/v1/settings/public");
         const p = period();
         const [lb, ds, td] = await Promise.all([
           getJson<Leaderboard>(`/api/v1/leaderboard?period=${p}`),

@@ -1,6 +1,24 @@
 // Words of the screens in the installation's language, with dates and numbers in its locale.
 
 const ru = {
+  pairing: {
+    title: "Панель не подключена",
+    explainPatient: "Этот экран ещё не подключён как панель пациента этого окна. В консоли «Отклика» откройте «Панели», выберите окно и «панель пациента», нажмите «Показать код» и введите здесь шесть цифр.",
+    explainRegistrar: "Этот экран ещё не подключён как панель регистратора этого окна. В консоли «Отклика» откройте «Панели», выберите окно и «панель регистратора», нажмите «Показать код» и введите здесь шесть цифр.",
+    code: "Код из консоли",
+    pair: "Подключить",
+    wrongCode: "Код неверный или устарел: покажите в консоли новый",
+    otherPanel: (desk: string) => `Этот код — для другой панели (${desk}): покажите код для этого окна`,
+    card: "Панели",
+    cardHelp: "Планшет или экран в сети действует за окно только после подключения: покажите код и введите его на устройстве. Этот компьютер подключать не нужно.",
+    role: "Панель",
+    patient: "панель пациента",
+    registrar: "панель регистратора",
+    newCode: "Показать код",
+    typeIt: (path: string) => ` — введите на устройстве, открытом на ${path}, в течение 10 минут`,
+    revoke: "Отключить",
+    none: "Подключённых панелей нет",
+  },
   maintenance: {
     title: "Резервные копии",
     backupNow: "Сделать копию сейчас",
@@ -374,6 +392,24 @@ const ru = {
 export type Dict = typeof ru;
 
 const en: Dict = {
+  pairing: {
+    title: "This panel is not paired",
+    explainPatient: "This screen is not yet paired as this desk's patient panel. In the Otklik console open “Panels”, choose the desk and “patient panel”, press “Show a code” and type the six digits here.",
+    explainRegistrar: "This screen is not yet paired as this desk's registrar panel. In the Otklik console open “Panels”, choose the desk and “registrar panel”, press “Show a code” and type the six digits here.",
+    code: "Code from the console",
+    pair: "Pair",
+    wrongCode: "The code is wrong or has expired: show a new one in the console",
+    otherPanel: (desk: string) => `This code is for another panel (${desk}): show a code for this desk`,
+    card: "Panels",
+    cardHelp: "A tablet or screen on the network acts for a desk only once paired: show a code and type it on the device. This PC needs no pairing.",
+    role: "Panel",
+    patient: "patient panel",
+    registrar: "registrar panel",
+    newCode: "Show a code",
+    typeIt: (path: string) => ` — type it within 10 minutes on the device showing ${path}`,
+    revoke: "Unpair",
+    none: "No panels are paired",
+  },
   maintenance: {
     title: "Backups",
     backupNow: "Back up now",
@@ -739,6 +775,24 @@ const en: Dict = {
 };
 
 const es: Dict = {
+  pairing: {
+    title: "Este panel no está vinculado",
+    explainPatient: "Esta pantalla aún no está vinculada como panel del paciente de este puesto. En la consola de Otklik abra «Paneles», elija el puesto y «panel del paciente», pulse «Mostrar un código» y escriba aquí los seis dígitos.",
+    explainRegistrar: "Esta pantalla aún no está vinculada como panel del recepcionista de este puesto. En la consola de Otklik abra «Paneles», elija el puesto y «panel del recepcionista», pulse «Mostrar un código» y escriba aquí los seis dígitos.",
+    code: "Código de la consola",
+    pair: "Vincular",
+    wrongCode: "El código es incorrecto o ha caducado: muestre uno nuevo en la consola",
+    otherPanel: (desk: string) => `Este código es de otro panel (${desk}): muestre un código para este puesto`,
+    card: "Paneles",
+    cardHelp: "Una tableta o pantalla de la red actúa por un puesto solo tras vincularla: muestre un código y escríbalo en el dispositivo. Este PC no necesita vinculación.",
+    role: "Panel",
+    patient: "panel del paciente",
+    registrar: "panel del recepcionista",
+    newCode: "Mostrar un código",
+    typeIt: (path: string) => ` — escríbalo en 10 minutos en el dispositivo que muestra ${path}`,
+    revoke: "Desvincular",
+    none: "No hay paneles vinculados",
+  },
   maintenance: {
     title: "Copias de seguridad",
     backupNow: "Hacer copia ahora",

@@ -1,7 +1,7 @@
 // One bundle for every screen: the desktop window and LAN browsers open the same routes.
 
 import "./style.css";
-import { getJson, type Settings } from "./api";
+import { getJson, type PublicSettings } from "./api";
 import { mountAdmin } from "./admin";
 import { mountDesk } from "./desk";
 import { mountDisplay } from "./display";
@@ -14,7 +14,7 @@ async function start() {
   const root = document.getElementById("app")!;
   const params = new URLSearchParams(location.search);
   try {
-    const s = await getJson<Settings>("/api/v1/settings");
+    const s = await getJson<PublicSettings>("/api/v1/settings/public");
     setLanguage(s.language);
     if (s.clinic_name) document.title = `${s.clinic_name} · Otklik`;
   } catch {

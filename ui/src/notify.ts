@@ -3,6 +3,7 @@
 // and the outbox of messages on their way. Live on the `alert` and `outbox` events.
 
 import {
+  Live,
   ApiError,
   consoleToken,
   FieldError,
@@ -101,53 +102,6 @@ function debounce(fn: () => void, ms = 300) {
   };
 }
 
-/** The engine's event stream, for the events the console's own `Live` does not listen to
- * (`alert`, `outbox`): reconnects by itself, and after a gap reloads what it shows. */
-function listen(handlers: Record<string, (data: unknown) => void>, resync: () => void) {
-  let first = true;
-  let watchdog = 0;
-  let es: EventSource | null = null;
-  // The server pings every 10 s: silence for longer means a dead connection.
-  const alive = () => {
-    window.clearTimeout(watchdog);
-    watchdog = window.setTimeout(restart, 25_000);
-  };
-  const restart = () => {
-    es?.close();
-    open();
-  };
-  const open = () => {
-    const source = new EventSource("/api/v1/events");
-    es = source;
-    source.addEventListener("hello", () => {
-      alive();
-      if (!first) resync();
-      first = false;
-    });
-    source.addEventListener("ping", alive);
-    source.addEventListener("resync", () => {
-      alive();
-      resync();
-    });
-    for (const [name, fn] of Object.entries(handlers))
-      source.addEventListener(name, (ev) => {
-        alive();
-        let data: unknown = null;
-        try {
-          data = JSON.parse((ev as MessageEvent).data);
-        } catch {
-          // no body: the handler reloads anyway
-        }
-        fn(data);
-      });
-    source.onerror = () => {
-      if (source.readyState === EventSource.CLOSED) window.setTimeout(restart, 2000);
-    };
-    alive();
-  };
-  open();
-}
-
 function channelName(c: string) {
   return t().notify.channelNames[c] ?? c;
 }
@@ -175,8 +129,7 @@ export function notifyCards(alertsCard: HTMLElement, settingsCard: HTMLElement, 
     void outbox.load();
     void settings.loadChannels();
   }, 500);
-  listen(
-    {
+  const handlers: Record<string, (data: unknown) => void> = {
       alert: (data) => {
         // The event carries the alert: shown at once, then the lists are read again.
         if (data && typeof data === "object" && "id" in data) alerts.apply(data as AlertView);
@@ -186,13 +139,17 @@ export function notifyCards(alertsCard: HTMLElement, settingsCard: HTMLElement, 
       outbox: outboxLater,
       // A new rating queues its webhook message (no `outbox` event for that).
       rating: outboxLater,
-    },
-    () => {
+  };
+  new Live({
+    full: true,
+    onState: () => {},
+    onEvent: (name, data) => handlers[name]?.(data),
+    onResync: () => {
       void alerts.load();
       void outbox.load();
       void settings.loadChannels();
     },
-  );
+  });
   // Channel states change without events of their own (a server stops answering): polled.
   window.setInterval(() => {
     void settings.loadChannels();

@@ -1,7 +1,8 @@
 // The patient panel: a touch screen facing the patient shows one big face per level; one tap is
 // one rating, then a thank-you screen while the panel ignores further taps.
 
-import { ApiError, getJson, Live, send, type Desk, type Settings } from "./api";
+import { ApiError, getJson, Live, send, type Desk, type PublicSettings as Settings } from "./api";
+import { panelAccess } from "./pairing";
 import { h } from "./dom";
 import { levelColor, levelNames, t } from "./i18n";
 
@@ -36,8 +37,10 @@ export async function mountRate(root: HTMLElement, deskId: number) {
   document.body.classList.add("panel-mode");
   const tr = t();
   let settings: Settings;
+  let token: string | null;
   try {
-    [settings] = await Promise.all([getJson<Settings>("/api/v1/settings"), getJson<Desk>(`/api/v1/desks/${deskId}`)]);
+    [settings] = await Promise.all([getJson<Settings>("/api/v1/settings/public"), getJson<Desk>(`/api/v1/desks/${deskId}`)]);
+    token = await panelAccess(root, deskId, "patient");
   } catch (e) {
     root.replaceChildren(h("main", { class: "panel message" }, h("h1", {}, e instanceof ApiError && e.status === 404 ? tr.noSuchDesk : `${tr.failed}${e}`)));
     return;
@@ -71,11 +74,13 @@ export async function mountRate(root: HTMLElement, deskId: number) {
     busy = true;
     const pause = Math.max(3, settings.panel_lockout_secs) * 1000;
     try {
-      await send("POST", `/api/v1/desks/${deskId}/tap`, { score });
+      await send("POST", `/api/v1/desks/${deskId}/tap`, { score }, token);
       showMessage(tr.thanks, tr.thanksMore, pause, "ok");
     } catch (e) {
       if (e instanceof ApiError && e.code === "too_soon") showMessage(tr.thanks, tr.tooSoon, pause, "ok");
       else if (e instanceof ApiError && e.status === 409) showMessage(tr.deskOff, "", 5000, "error");
+      // Unpaired in the console meanwhile: ask for a new code.
+      else if (e instanceof ApiError && e.status === 401) void mountRate(root, deskId);
       else showMessage(tr.failed, e instanceof Error ? e.message : String(e), 4000, "error");
     }
   };

@@ -540,6 +540,7 @@ class Wizard {
       box.dataset.score = String(r.score);
     };
     const live = new Live({
+      full: true,
       onState: () => {},
       onResync: () => {},
       onEvent(name, data) {

@@ -80,7 +80,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 }
 
 impl Peer {
-    fn is_loopback(&self) -> bool {
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.0.map(|a| a.ip())
+    }
+
+    pub fn is_loopback(&self) -> bool {
         self.0.is_some_and(|a| a.ip().is_loopback())
     }
 }

@@ -60,6 +60,9 @@ impl From<Error> for ApiError {
             }
             Error::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             Error::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            Error::Unauthorized(_) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
+            }
             Error::TooSoon { .. } => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
             }

@@ -365,7 +365,7 @@ pub async fn cancel_restore(
     responses((status = 200, description = "otklik-diagnostics-<time>.zip", content_type = "application/zip"),
         (status = 409, description = "A secret was found in it (`secret_found`)", body = ErrorBody)))]
 pub async fn diagnostics(State(e): State<AppState>, Actor(actor): Actor) -> ApiResult<Response> {
-    let (_, Json(health)) = super::live::healthz(State(e.clone())).await;
+    let (_, Json(health)) = super::live::health(&e).await;
     let health = serde_json::to_value(&health).unwrap_or_default();
     let e2 = e.clone();
     let built = tokio::task::spawn_blocking(move || crate::diagnostics::build(&e2, &health))

@@ -4,6 +4,7 @@
 mod console;
 mod error;
 mod evidence;
+mod hosts;
 mod inputs;
 mod live;
 mod maintenance;
@@ -28,6 +29,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use crate::engine::Engine;
 use crate::time::now_ms;
 pub use error::{ApiError, ErrorBody};
+pub use hosts::{check_extra_name as check_extra_host, extra_names as extra_host_names};
 
 pub type AppState = Arc<Engine>;
 
@@ -41,8 +43,9 @@ const BODY_LIMIT: usize = 64 * 1024;
         roster::list_desks, roster::create_desk, roster::get_desk, roster::update_desk,
         roster::start_session, roster::end_session,
         ratings::create_rating, ratings::list_ratings, ratings::get_rating, ratings::annul_rating, ratings::restore_rating,
-        live::leaderboard, live::events, live::get_settings, live::patch_settings, live::audit, live::healthz,
+        live::leaderboard, live::events, live::all_events, live::ticket, live::get_settings, live::get_public_settings, live::patch_settings, live::audit, live::healthz,
         panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
+        panels::new_pairing, panels::pair, panels::list_panels, panels::revoke_panel, panels::me,
         inputs::get_input, inputs::put_input, inputs::list_inputs,
         reports::report, reports::export, reports::export_ratings,
         evidence::get_evidence, evidence::put_evidence, evidence::rating_evidence, evidence::get_media, evidence::purge,
@@ -69,7 +72,8 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-pub fn router(engine: Arc<Engine>) -> Router {
+/// The whole HTTP surface of an engine listening on `listen`.
+pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
     let protected = Router::new()
         .route("/registrars", post(roster::create_registrar))
         .route(
@@ -89,9 +93,17 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/ratings/{id}", get(ratings::get_rating))
         .route("/ratings/{id}/annul", post(ratings::annul_rating))
         .route("/ratings/{id}/restore", post(ratings::restore_rating))
-        .route("/settings", axum::routing::patch(live::patch_settings))
+        .route(
+            "/settings",
+            get(live::get_settings).patch(live::patch_settings),
+        )
+        .route("/events/ticket", post(live::ticket))
+        .route(
+            "/desks/{id}/input",
+            get(inputs::get_input).put(inputs::put_input),
+        )
+        .route("/inputs", get(inputs::list_inputs))
         .route("/audit", get(live::audit))
-        .route("/desks/{id}/input", axum::routing::put(inputs::put_input))
         .route(
             "/desks/{id}/evidence",
             get(evidence::get_evidence).put(evidence::put_evidence),
@@ -134,6 +146,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/settings/export", get(setup::export))
         .route("/settings/import", post(setup::import))
         .route("/demo", post(setup::demo))
+        .route("/desks/{id}/pairing", post(panels::new_pairing))
+        .route("/panels", get(panels::list_panels))
+        .route("/panels/{id}", axum::routing::delete(panels::revoke_panel))
         .route_layer(middleware::from_fn_with_state(
             engine.clone(),
             require_token,
@@ -146,15 +161,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/desks/{id}", get(roster::get_desk))
         .route("/leaderboard", get(live::leaderboard))
         .route("/events", get(live::events))
-        .route("/settings", get(live::get_settings))
+        .route("/events/all", get(live::all_events))
+        .route("/settings/public", get(live::get_public_settings))
         // The desk and patient panels: guarded by registrars' PINs and the panel's lock-out.
         .route("/desks/{id}/tap", post(panels::tap))
         .route("/desks/{id}/checkin", post(panels::checkin))
         .route("/desks/{id}/checkout", post(panels::checkout))
         .route("/ratings/{id}/contest", post(panels::contest))
         .route("/registrars/{id}/low-ratings", get(panels::low_ratings))
-        .route("/desks/{id}/input", get(inputs::get_input))
-        .route("/inputs", get(inputs::list_inputs))
+        .route("/panels/pair", post(panels::pair))
+        .route("/panels/me", get(panels::me))
         .route("/console", get(console::state))
         .route("/console/login", post(console::login))
         .route("/console/password", post(console::set_password))
@@ -175,10 +191,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
 
+    let hosts = Arc::new(hosts::HostPolicy::new(listen));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(live::healthz))
         .fallback(crate::ui::serve)
+        .layer(middleware::from_fn_with_state(
+            (engine.clone(), hosts),
+            hosts::guard,
+        ))
         .with_state(engine)
 }
 
@@ -206,11 +227,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     }
 }
 
+/// The actor a bearer token stands for: the API token or a live console login.
+pub(crate) fn credential(engine: &Engine, token: &str) -> Option<&'static str> {
+    if engine.token_matches(token) {
+        Some(API_ACTOR)
+    } else if engine.guard.session_valid(token, now_ms()) {
+        Some("console")
+    } else {
+        None
+    }
+}
+
+/// Whether the request carries the API token or a live console login.
+pub(crate) fn signed_in(engine: &Engine, headers: &HeaderMap) -> bool {
+    bearer(headers).is_some_and(|t| credential(engine, t).is_some())
+}
+
 async fn require_token(State(engine): State<AppState>, mut req: Request, next: Next) -> Response {
     let actor = match bearer(req.headers()) {
-        Some(t) if engine.token_matches(t) => Ok(API_ACTOR),
-        Some(t) if engine.guard.session_valid(t, now_ms()) => Ok("console"),
-        Some(_) => Err("the API token is wrong, or the console login has expired"),
+        Some(t) => {
+            credential(&engine, t).ok_or("the API token is wrong, or the console login has expired")
+        }
         None => Err(
             "this endpoint needs the API token: send Authorization: Bearer <token> (otklik token prints it)",
         ),
