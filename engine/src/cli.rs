@@ -291,6 +291,13 @@ async fn serve(data_dir: PathBuf, listen: Option<SocketAddr>) -> ExitCode {
     };
     // Scripts and tests read the address from this line (useful with port 0).
     println!("Otklik listening on http://{}", server.addr);
+    if server.addr.ip().is_unspecified() {
+        // 0.0.0.0 is no address to open: a browser asking for it is refused by the Host check.
+        println!(
+            "open it at http://127.0.0.1:{port} on this PC, or by this PC's name or address on the LAN",
+            port = server.addr.port()
+        );
+    }
     let _ = std::io::stdout().flush();
     shutdown_signal().await;
     tracing::info!("stopping");

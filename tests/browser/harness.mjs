@@ -3,7 +3,7 @@
 
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
@@ -17,9 +17,10 @@ export class Otklik {
     this.base = null;
   }
 
-  /** Starts the engine; on `port` if given (to come back where screens expect it). */
-  async start(port = 0) {
-    this.child = spawn(process.env.OTKLIK_BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", this.dataDir], {
+  /** Starts the engine; on `port` if given (to come back where screens expect it); `host`
+   * 0.0.0.0 opens it to the LAN. */
+  async start(port = 0, host = "127.0.0.1") {
+    this.child = spawn(process.env.OTKLIK_BIN, ["serve", "--listen", `${host}:${port}`, "--data-dir", this.dataDir], {
       env: { ...process.env, OTKLIK_API_TOKEN: TOKEN, OTKLIK_LOG: "warn" },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -28,7 +29,8 @@ export class Otklik {
       lines.once("line", resolve);
       this.child.once("exit", (code) => reject(new Error(`otklik serve exited with ${code}`)));
     });
-    this.base = line.slice(line.indexOf("http://")).trim();
+    // Listening on 0.0.0.0, the engine is opened at a real address: 0.0.0.0 is refused as a Host.
+    this.base = line.slice(line.indexOf("http://")).trim().replace("//0.0.0.0:", "//127.0.0.1:");
     this.port = Number(new URL(this.base).port);
     return this;
   }
@@ -64,4 +66,13 @@ export async function launchBrowser() {
       "--disable-sync",
     ],
   });
+}
+
+/** This machine's first non-loopback IPv4 address: a browser using it is a LAN device to the
+ * engine (the packets never leave the machine). */
+export function lanAddress() {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  throw new Error("this machine has no non-loopback IPv4 address to play a LAN device from");
 }
