@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otklik_engine::Engine;
+use otklik_engine::evidence::camera::JpegSettings;
 use otklik_engine::evidence::recorder::DeskDevices;
 use otklik_engine::evidence::{Camera, DeviceState, Photo};
 use otklik_engine::notify::config::EmailConfig;
@@ -48,7 +49,7 @@ impl FlipCamera {
 }
 
 impl Camera for FlipCamera {
-    fn photo(&self, _at: i64) -> Result<Photo, String> {
+    fn photo(&self, _at: i64, _: &JpegSettings) -> Result<Photo, String> {
         Err("no photos in this test".into())
     }
     fn state(&self) -> DeviceState {

@@ -41,7 +41,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         roster::list_desks, roster::create_desk, roster::get_desk, roster::update_desk,
         roster::start_session, roster::end_session,
         ratings::create_rating, ratings::list_ratings, ratings::get_rating, ratings::annul_rating, ratings::restore_rating,
-        live::leaderboard, live::events, live::get_settings, live::patch_settings, live::audit, live::healthz,
+        live::leaderboard, live::events, live::get_settings, live::settings_at_restart, live::patch_settings, live::audit, live::healthz,
         panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
         inputs::get_input, inputs::put_input, inputs::list_inputs,
         reports::report, reports::export, reports::export_ratings,
@@ -147,6 +147,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/leaderboard", get(live::leaderboard))
         .route("/events", get(live::events))
         .route("/settings", get(live::get_settings))
+        .route(
+            "/settings/applies-at-restart",
+            get(live::settings_at_restart),
+        )
         // The desk and patient panels: guarded by registrars' PINs and the panel's lock-out.
         .route("/desks/{id}/tap", post(panels::tap))
         .route("/desks/{id}/checkin", post(panels::checkin))

@@ -33,8 +33,11 @@ use crate::time::{Millis, to_rfc3339};
 
 /// The rate of every buffer and clip: plenty for speech, native to Opus.
 pub const RATE: u32 = 16_000;
-/// How much audio a microphone keeps by default, in seconds.
-pub const DEFAULT_BUFFER_SECS: u32 = 15;
+/// How much audio a desk's microphone keeps, in seconds: the longest clip (however the audio
+/// settings are set, and however far later ratings stretch it) and the moment it takes to cut
+/// it once its end has passed. About 4 MB; a smaller ring sized from the settings would need a
+/// new microphone at each change of them.
+pub const BUFFER_SECS: u32 = (super::recorder::MAX_CLIP_MS / 1000) as u32 + 5;
 
 /// Between two attempts to open an absent or busy device.
 const RETRY: Duration = Duration::from_secs(3);
