@@ -637,6 +637,26 @@ mod tests {
     }
 
     #[test]
+    fn a_desk_microphone_holds_the_longest_clip_when_it_is_cut() {
+        use crate::evidence::recorder::MAX_CLIP_MS;
+        // The recorder cuts a clip 300 ms after its end; give it a second more to get there.
+        let mic = StandInMicrophone::new(BUFFER_SECS);
+        let end = 1_000_000;
+        let cut_at = end + 1_300;
+        let from = end - MAX_CLIP_MS;
+        let secs = (cut_at - from) / 1000;
+        for s in 1..=secs {
+            mic.push(&[s as i16; RATE as usize], from + s * 1000);
+        }
+        let clip = mic.clip(from, end).unwrap();
+        assert_eq!(clip.from, from, "nothing of its start is lost");
+        assert_eq!(
+            clip.samples.len() as i64,
+            MAX_CLIP_MS * i64::from(RATE) / 1000
+        );
+    }
+
+    #[test]
     fn resampling_to_16_khz_keeps_a_tone() {
         for in_rate in [8_000, 16_000, 44_100, 48_000] {
             let mut ring = Ring::new(2);
