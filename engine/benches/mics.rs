@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use otklik_engine::evidence::Microphone;
-use otklik_engine::evidence::audio::{CpalMicrophone, DEFAULT_BUFFER_SECS};
+use otklik_engine::evidence::audio::{BUFFER_SECS, CpalMicrophone};
 
 const SECS: u64 = 20;
 const CHILD: &str = "OTKLIK_MICS_BENCH_CHILD";
@@ -45,8 +45,7 @@ fn main() {
 
 fn measure() {
     let before_open = cpu_ticks();
-    let mics =
-        ["otkmic1", "otkmic2"].map(|d| CpalMicrophone::start(Some(d.into()), DEFAULT_BUFFER_SECS));
+    let mics = ["otkmic1", "otkmic2"].map(|d| CpalMicrophone::start(Some(d.into()), BUFFER_SECS));
     let deadline = Instant::now() + Duration::from_secs(20);
     while mics.iter().any(|m| m.state().state != "connected") {
         assert!(

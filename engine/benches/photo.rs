@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otklik_engine::evidence::camera::{JpegSettings, StandInSource, StreamCamera};
+use otklik_engine::evidence::camera::{StandInSource, StreamCamera};
 use otklik_engine::evidence::recorder::DeskDevices;
 use otklik_engine::ratings::NewRating;
 use otklik_engine::{Engine, Server};
@@ -31,7 +31,7 @@ fn main() {
             .await
             .unwrap()
             .id;
-        let camera = StreamCamera::start(StandInSource::new(640, 480, 30), JpegSettings::default());
+        let camera = StreamCamera::start(StandInSource::new(640, 480, 30));
         engine.evidence.set_devices(desk, Some(DeskDevices { camera: Some(Ok(Arc::new(camera))), microphone: None }));
         tokio::time::sleep(Duration::from_secs(1)).await; // the stream's first frames
 

@@ -843,7 +843,8 @@ impl Engine {
 }
 
 /// Fills in the newest backup for `/healthz` at start, then makes the scheduled backups, prunes
-/// old log files (at start and daily), and keeps the log's list of secrets to remove current.
+/// old log files (at start, daily and when `log_keep_days` changes), and keeps the log's list of
+/// secrets to remove current.
 pub async fn run_schedule(engine: Arc<Engine>) {
     if let Ok(all) = engine.list_backups().await
         && let Some(newest) = all.first()
@@ -858,19 +859,29 @@ pub async fn run_schedule(engine: Arc<Engine>) {
     }
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut pruned_at: Option<Millis> = None;
+    // A change of the settings is looked at at once, not at the next minute.
+    let mut events = engine.events.subscribe(None).rx;
+    let mut pruned: Option<(Millis, u32)> = None;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            event = events.recv() => match event {
+                Ok(e) if e.name == "settings" => {}
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            },
+        }
         let now = now_ms();
         let e2 = engine.clone();
         let _ = tokio::task::spawn_blocking(move || {
             crate::logs::set_secrets(&e2.data_dir, crate::diagnostics::known_secrets(&e2));
         })
         .await;
-        if pruned_at.is_none_or(|t| now - t >= 24 * 3_600_000) {
-            pruned_at = Some(now);
+        let days = engine.settings().log_keep_days;
+        if pruned.is_none_or(|(at, with)| now - at >= 24 * 3_600_000 || with != days) {
+            pruned = Some((now, days));
             let dir = crate::logs::log_dir(&engine.data_dir);
-            let days = engine.settings().log_keep_days;
             let _ = tokio::task::spawn_blocking(move || crate::logs::prune(&dir, days)).await;
         }
         if let Some(Err(e)) = engine.scheduled_backup_due(now).await {

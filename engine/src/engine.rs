@@ -17,7 +17,7 @@ use crate::access::{self, Guard};
 use crate::db::{self, ReadPool};
 use crate::error::{Error, Result};
 use crate::events::EventHub;
-use crate::evidence::recorder::{AfterCommit, ClipTimes, Recorder};
+use crate::evidence::recorder::{AfterCommit, Capture, Recorder};
 use crate::inputs::{self, Inputs, Press};
 use crate::leaderboard;
 use crate::settings::{Settings, SettingsPatch};
@@ -39,7 +39,8 @@ pub struct Engine {
     pub writer: Writer,
     pub reads: Arc<ReadPool>,
     pub events: Arc<EventHub>,
-    settings: RwLock<Settings>,
+    /// Shared with the writer, which updates it before the `settings` event goes out.
+    settings: Arc<RwLock<Settings>>,
     token: String,
     /// Console logins and the brake on guessing PINs and passwords.
     pub guard: Guard,
@@ -83,7 +84,7 @@ impl Engine {
             db_path,
             writer,
             events,
-            settings: RwLock::new(settings),
+            settings: Arc::new(RwLock::new(settings)),
             token,
             guard: Guard::default(),
             panel_taps: Mutex::default(),
@@ -246,25 +247,21 @@ impl Engine {
         if queued > 0 {
             self.notify.wake();
         }
-        let (before, after, paused) = {
+        let capture = {
             let s = self.settings.read().expect("settings lock");
-            (s.audio_before_secs, s.audio_after_secs, s.capture_paused)
-        };
-        if paused {
             // Capture paused from the tray or the console: the rating counts, without evidence.
-            return Ok(rating);
-        }
+            if s.capture_paused {
+                return Ok(rating);
+            }
+            Capture {
+                before_ms: Millis::from(s.audio_before_secs) * 1000,
+                after_ms: Millis::from(s.audio_after_secs) * 1000,
+                jpeg: s.jpeg(),
+            }
+        };
         let at = crate::time::parse_rfc3339("at", &rating.at).unwrap_or_else(|_| now_ms());
-        self.evidence.on_rating(
-            &self.writer,
-            rating.id,
-            rating.desk_id,
-            at,
-            ClipTimes {
-                before_ms: Millis::from(before) * 1000,
-                after_ms: Millis::from(after) * 1000,
-            },
-        );
+        self.evidence
+            .on_rating(&self.writer, rating.id, rating.desk_id, at, capture);
         Ok(rating)
     }
 
@@ -327,16 +324,19 @@ impl Engine {
         Ok(saved)
     }
 
-    async fn open_evidence_devices(&self, ev: crate::evidence::config::DeskEvidence) -> Result<()> {
+    /// Opens (or closes) a desk's camera and microphone as its saved setting says.
+    pub(crate) async fn open_evidence_devices(
+        &self,
+        ev: crate::evidence::config::DeskEvidence,
+    ) -> Result<()> {
         let desk_id = ev.desk_id;
         let password = self
             .reads
             .read(move |c| crate::evidence::config::camera_password(c, desk_id))
             .await?;
-        let s = self.settings();
         // Opening a device may take a moment (a USB camera): off the async workers.
         let devices =
-            tokio::task::spawn_blocking(move || crate::evidence::open_devices(&ev, password, &s))
+            tokio::task::spawn_blocking(move || crate::evidence::open_devices(&ev, password))
                 .await
                 .map_err(|e| Error::CommitFailed(format!("cannot open the devices: {e}")))?;
         self.evidence.set_devices(desk_id, devices);
@@ -382,10 +382,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Applies a settings change, or names the bad field and changes nothing.
+    /// Applies a settings change, or names the bad field and changes nothing. Every part of the
+    /// engine reads the settings when it acts, so the change is in effect when this returns
+    /// (except [`crate::settings::APPLY_AT_RESTART`]).
     pub async fn update_settings(&self, patch: SettingsPatch, actor: &str) -> Result<Settings> {
         let actor = actor.to_string();
-        let new = self
+        let live = self.settings.clone();
+        let result = self
             .writer
             .write(move |ctx| {
                 let old = Settings::load(ctx.conn)?;
@@ -402,12 +405,19 @@ impl Engine {
                         json!({ "changed": changed }),
                     )?;
                 }
+                // In use before the event announces it: whoever acts on the event finds it.
+                *live.write().expect("settings lock") = new.clone();
                 ctx.emit("settings", &new);
                 Ok(new)
             })
-            .await?;
-        *self.settings.write().expect("settings lock") = new.clone();
-        Ok(new)
+            .await;
+        if result.is_err() {
+            // A commit that failed left the stored settings as they were: so must the engine.
+            if let Ok(stored) = self.reads.read(Settings::load).await {
+                *self.settings.write().expect("settings lock") = stored;
+            }
+        }
+        result
     }
 
     /// The leaderboard for a named period or explicit span, with the current settings.

@@ -810,10 +810,6 @@ mod tests {
             "http://127.0.0.1:9/snap.jpg".into(),
             None,
             None,
-            crate::evidence::camera::JpegSettings {
-                max_width: 640,
-                quality: 70,
-            },
         );
         use crate::evidence::Camera;
         let s = cam.state();

@@ -166,6 +166,11 @@ impl Default for Settings {
     }
 }
 
+/// The settings that take effect only when Otklik starts again; every other one applies at once.
+/// `listen`: the server binds its address at start. `kiosk_display`, `kiosk_monitor`: the desktop
+/// app opens its kiosk window at start.
+pub const APPLY_AT_RESTART: &[&str] = &["listen", "kiosk_display", "kiosk_monitor"];
+
 /// A change to some settings; fields left out stay as they are.
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +226,14 @@ pub(crate) fn in_range(
 impl Settings {
     pub fn tz(&self) -> Tz {
         self.timezone.parse().unwrap_or(Tz::UTC)
+    }
+
+    /// How photos are saved, from `photo_max_width` and `photo_quality`.
+    pub fn jpeg(&self) -> crate::evidence::camera::JpegSettings {
+        crate::evidence::camera::JpegSettings {
+            max_width: self.photo_max_width,
+            quality: self.photo_quality.clamp(1, 100) as u8,
+        }
     }
 
     pub fn load(conn: &Connection) -> Result<Settings> {
@@ -433,6 +446,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("listen:"), "{err}");
+    }
+
+    #[test]
+    fn the_settings_applied_at_restart_are_settings() {
+        let all = serde_json::to_value(Settings::default()).unwrap();
+        for name in APPLY_AT_RESTART {
+            assert!(all.get(name).is_some(), "{name} is not a setting");
+        }
     }
 
     #[test]

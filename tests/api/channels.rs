@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use otklik_engine::evidence::camera::JpegSettings;
 use otklik_engine::evidence::recorder::DeskDevices;
 use otklik_engine::evidence::{Camera, DeviceState, Photo};
 use reqwest::StatusCode;
@@ -23,7 +24,7 @@ const GROUP: i64 = -1001234;
 struct StillCamera(Vec<u8>);
 
 impl Camera for StillCamera {
-    fn photo(&self, at: i64) -> Result<Photo, String> {
+    fn photo(&self, at: i64, _: &JpegSettings) -> Result<Photo, String> {
         Ok(Photo {
             jpeg: self.0.clone(),
             taken_at: at,

@@ -29,7 +29,7 @@ pub(crate) fn jpeg(width: u32, height: u32) -> Vec<u8> {
 
 /// An IP camera on loopback: `/ok.jpg` answers at once, `/slow.jpg` only when the test says so,
 /// `/broken.jpg` with a 500.
-async fn camera_server(release: Arc<Notify>) -> String {
+pub(crate) async fn camera_server(release: Arc<Notify>) -> String {
     let frame = jpeg(1280, 720);
     let app = Router::new()
         .route(
@@ -56,7 +56,7 @@ async fn camera_server(release: Arc<Notify>) -> String {
     format!("http://{addr}")
 }
 
-async fn evidence_of(app: &App, rating: &Value, want: usize) -> Vec<Value> {
+pub(crate) async fn evidence_of(app: &App, rating: &Value, want: usize) -> Vec<Value> {
     for _ in 0..100 {
         let (s, media) = app
             .get(&format!("/api/v1/ratings/{}/evidence", rating["id"]))

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use otklik_engine::Engine;
+use otklik_engine::evidence::camera::JpegSettings;
 use otklik_engine::evidence::recorder::DeskDevices;
 use otklik_engine::evidence::{Camera, DeviceState, Photo};
 use otklik_engine::notify::config::EmailConfig;
@@ -19,14 +20,14 @@ use crate::common::App;
 use crate::smtp::SmtpServer;
 
 const TOKEN: &str = "123456789:AAH-test-token-value-0000";
-const GROUP: i64 = -1009876;
+pub(crate) const GROUP: i64 = -1009876;
 const CAMERA: &str = "Окно 2 — камера";
 
 /// A camera behind the real interface whose state the test flips.
-struct FlipCamera(Mutex<DeviceState>);
+pub(crate) struct FlipCamera(Mutex<DeviceState>);
 
 impl FlipCamera {
-    fn new() -> Arc<FlipCamera> {
+    pub(crate) fn new() -> Arc<FlipCamera> {
         Arc::new(FlipCamera(Mutex::new(DeviceState::new(
             "connected",
             "http://cam.test/snap.jpg",
@@ -34,7 +35,7 @@ impl FlipCamera {
         ))))
     }
 
-    fn set(&self, broken: bool) {
+    pub(crate) fn set(&self, broken: bool) {
         *self.0.lock().unwrap() = if broken {
             DeviceState::new(
                 "waiting",
@@ -48,7 +49,7 @@ impl FlipCamera {
 }
 
 impl Camera for FlipCamera {
-    fn photo(&self, _at: i64) -> Result<Photo, String> {
+    fn photo(&self, _at: i64, _: &JpegSettings) -> Result<Photo, String> {
         Err("no photos in this test".into())
     }
     fn state(&self) -> DeviceState {
@@ -82,7 +83,7 @@ async fn settings(app: &App, after_mins: i64) {
 }
 
 /// Telegram on the fake Bot API with the group paired; low ratings alert on Telegram only.
-async fn telegram_on(app: &App, bot: &BotApi) {
+pub(crate) async fn telegram_on(app: &App, bot: &BotApi) {
     let (s, b) = app
         .put("/api/v1/notify/secrets", json!({ "telegram_token": TOKEN }))
         .await;
@@ -135,7 +136,7 @@ async fn email_on(app: &App, cfg: EmailConfig, password: &str) {
 }
 
 /// A component as `/healthz` shows it, with the whole answer.
-async fn component(app: &App, id: &str) -> (Value, Value) {
+pub(crate) async fn component(app: &App, id: &str) -> (Value, Value) {
     let (_, h) = app.get("/healthz").await;
     let c = h["components"]
         .as_array()
@@ -148,7 +149,7 @@ async fn component(app: &App, id: &str) -> (Value, Value) {
 }
 
 /// Waits until `/healthz` shows `id` in `state`, and the monitor has recorded it.
-async fn until_state(app: &App, id: &str, state: &str) -> Value {
+pub(crate) async fn until_state(app: &App, id: &str, state: &str) -> Value {
     app.until(&format!("{id} {state}"), 30, || async {
         let (c, _) = component(app, id).await;
         (c["state"] == state).then_some(())

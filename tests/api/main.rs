@@ -20,6 +20,7 @@ mod panels;
 mod reports;
 mod samples;
 mod sessions;
+mod settings_live;
 mod setup;
 mod smtp;
 mod sse;

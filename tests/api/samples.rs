@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
+use otklik_engine::evidence::camera::JpegSettings;
 use otklik_engine::evidence::recorder::DeskDevices;
 use otklik_engine::evidence::{Camera, DeviceState, Photo};
 use reqwest::StatusCode;
@@ -57,7 +58,7 @@ async fn sleep_until(at_ms: i64) {
 struct DeskCamera;
 
 impl Camera for DeskCamera {
-    fn photo(&self, at: i64) -> Result<Photo, String> {
+    fn photo(&self, at: i64, _: &JpegSettings) -> Result<Photo, String> {
         let (width, height) = (640, 480);
         Ok(Photo {
             jpeg: frame(width, height, at),

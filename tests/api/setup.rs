@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use otklik_engine::evidence::camera::JpegSettings;
 use otklik_engine::evidence::recorder::DeskDevices;
 use otklik_engine::evidence::{Camera, DeviceState, Microphone, Photo};
 use reqwest::StatusCode;
@@ -20,7 +21,7 @@ const PIN: &str = "48151";
 struct StillCamera(Vec<u8>);
 
 impl Camera for StillCamera {
-    fn photo(&self, at: i64) -> Result<Photo, String> {
+    fn photo(&self, at: i64, _: &JpegSettings) -> Result<Photo, String> {
         Ok(Photo {
             jpeg: self.0.clone(),
             taken_at: at,
@@ -36,7 +37,7 @@ impl Camera for StillCamera {
 struct BlindCamera;
 
 impl Camera for BlindCamera {
-    fn photo(&self, _: i64) -> Result<Photo, String> {
+    fn photo(&self, _: i64, _: &JpegSettings) -> Result<Photo, String> {
         Err("no frame from the camera for 3 s (unplugged?)".into())
     }
     fn state(&self) -> DeviceState {

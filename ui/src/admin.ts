@@ -222,8 +222,13 @@ function openConsole(main: HTMLElement) {
 
   const drawSettings = async () => {
     if (busy(settingsCard)) return;
-    const s = await getJson<Settings>("/api/v1/settings");
-    const field = (label: string, input: HTMLElement) => h("label", {}, h("span", {}, label), input);
+    const [s, atRestart] = await Promise.all([getJson<Settings>("/api/v1/settings"), getJson<string[]>("/api/v1/settings/applies-at-restart")]);
+    // Every setting applies once saved, except those the engine lists: they say so.
+    const field = (label: string, input: HTMLElement) => {
+      const names = [input, ...input.querySelectorAll("[name]")].map((el) => el.getAttribute("name"));
+      const later = names.some((n) => n !== null && atRestart.includes(n));
+      return h("label", {}, h("span", {}, label, later ? h("small", { class: "muted", "data-applies": "restart" }, ` (${tr.appliesAtRestart})`) : null), input);
+    };
     const text = (key: keyof Settings, type = "text") => h("input", { name: key, type, value: String(s[key]) });
     const check = (key: keyof Settings) => {
       const c = h("input", { name: key, type: "checkbox" });
@@ -250,6 +255,7 @@ function openConsole(main: HTMLElement) {
       field(tr.retention, h("span", { class: "inline" }, text("photo_retention_days", "number"), text("audio_retention_days", "number"))),
       field(tr.kiosk, check("kiosk_display")),
       field(tr.kioskMonitor, text("kiosk_monitor", "number")),
+      field(tr.listen, text("listen")),
       h("button", { type: "submit", class: "primary" }, tr.save),
     );
     form.addEventListener("submit", (ev) => {

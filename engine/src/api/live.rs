@@ -222,6 +222,13 @@ pub async fn get_settings(State(e): State<AppState>) -> Json<Settings> {
     Json(e.settings())
 }
 
+/// The names of the settings that take effect only when Otklik starts again (the desktop app, for
+/// the kiosk display); every other setting applies as soon as it is saved.
+#[utoipa::path(get, path = "/api/v1/settings/applies-at-restart", responses((status = 200, body = [String])))]
+pub async fn settings_at_restart() -> Json<&'static [&'static str]> {
+    Json(crate::settings::APPLY_AT_RESTART)
+}
+
 #[utoipa::path(patch, path = "/api/v1/settings", request_body = SettingsPatch, security(("token" = [])),
     responses((status = 200, body = Settings), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch_settings(

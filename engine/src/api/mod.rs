@@ -43,7 +43,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         roster::list_desks, roster::create_desk, roster::get_desk, roster::update_desk,
         roster::start_session, roster::end_session,
         ratings::create_rating, ratings::list_ratings, ratings::get_rating, ratings::annul_rating, ratings::restore_rating,
-        live::leaderboard, live::events, live::all_events, live::ticket, live::get_settings, live::get_public_settings, live::patch_settings, live::audit, live::healthz,
+        live::leaderboard, live::events, live::all_events, live::ticket, live::get_settings, live::get_public_settings, live::settings_at_restart, live::patch_settings, live::audit, live::healthz,
         panels::tap, panels::checkin, panels::checkout, panels::contest, panels::low_ratings,
         panels::new_pairing, panels::pair, panels::list_panels, panels::revoke_panel, panels::me,
         inputs::get_input, inputs::put_input, inputs::list_inputs,
@@ -163,6 +163,10 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route("/events", get(live::events))
         .route("/events/all", get(live::all_events))
         .route("/settings/public", get(live::get_public_settings))
+        .route(
+            "/settings/applies-at-restart",
+            get(live::settings_at_restart),
+        )
         // The desk and patient panels: guarded by registrars' PINs and the panel's lock-out.
         .route("/desks/{id}/tap", post(panels::tap))
         .route("/desks/{id}/checkin", post(panels::checkin))

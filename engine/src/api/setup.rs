@@ -81,7 +81,8 @@ pub async fn camera_frame(State(e): State<AppState>, Id(desk_id): Id) -> ApiResu
         Some(Err(reason)) => return Err(unavailable(reason)),
         Some(Ok(camera)) => camera,
     };
-    let photo = tokio::task::spawn_blocking(move || camera.photo(now_ms()))
+    let jpeg = e.settings().jpeg();
+    let photo = tokio::task::spawn_blocking(move || camera.photo(now_ms(), &jpeg))
         .await
         .map_err(|err| unavailable(format!("the camera thread failed: {err}")))?
         .map_err(unavailable)?;
@@ -254,19 +255,8 @@ async fn refresh(e: &AppState, out: &Imported, actor: &'static str) -> crate::Re
     }
     let all = e.reads.read(crate::inputs::config::load_all).await?;
     e.inputs.apply(all);
-    let settings = e.settings();
     for ev in out.evidence.clone() {
-        let desk_id = ev.desk_id;
-        let password = e
-            .reads
-            .read(move |c| crate::evidence::config::camera_password(c, desk_id))
-            .await?;
-        let s = settings.clone();
-        let devices =
-            tokio::task::spawn_blocking(move || crate::evidence::open_devices(&ev, password, &s))
-                .await
-                .map_err(|err| Error::CommitFailed(format!("cannot open the devices: {err}")))?;
-        e.evidence.set_devices(desk_id, devices);
+        e.open_evidence_devices(ev).await?;
     }
     Ok(())
 }

@@ -33,8 +33,11 @@ use crate::time::{Millis, to_rfc3339};
 
 /// The rate of every buffer and clip: plenty for speech, native to Opus.
 pub const RATE: u32 = 16_000;
-/// How much audio a microphone keeps by default, in seconds.
-pub const DEFAULT_BUFFER_SECS: u32 = 15;
+/// How much audio a desk's microphone keeps, in seconds: the longest clip (however the audio
+/// settings are set, and however far later ratings stretch it) and the moment it takes to cut
+/// it once its end has passed. About 4 MB; a smaller ring sized from the settings would need a
+/// new microphone at each change of them.
+pub const BUFFER_SECS: u32 = (super::recorder::MAX_CLIP_MS / 1000) as u32 + 5;
 
 /// Between two attempts to open an absent or busy device.
 const RETRY: Duration = Duration::from_secs(3);
@@ -631,6 +634,26 @@ mod tests {
         assert_eq!(clip.samples[0], 5);
         assert_eq!(clip.samples[16_000], 0);
         assert_eq!(clip.samples[3 * 16_000], 7);
+    }
+
+    #[test]
+    fn a_desk_microphone_holds_the_longest_clip_when_it_is_cut() {
+        use crate::evidence::recorder::MAX_CLIP_MS;
+        // The recorder cuts a clip 300 ms after its end; give it a second more to get there.
+        let mic = StandInMicrophone::new(BUFFER_SECS);
+        let end = 1_000_000;
+        let cut_at = end + 1_300;
+        let from = end - MAX_CLIP_MS;
+        let secs = (cut_at - from) / 1000;
+        for s in 1..=secs {
+            mic.push(&[s as i16; RATE as usize], from + s * 1000);
+        }
+        let clip = mic.clip(from, end).unwrap();
+        assert_eq!(clip.from, from, "nothing of its start is lost");
+        assert_eq!(
+            clip.samples.len() as i64,
+            MAX_CLIP_MS * i64::from(RATE) / 1000
+        );
     }
 
     #[test]

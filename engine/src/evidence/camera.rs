@@ -155,7 +155,6 @@ pub struct IpCamera {
     credentials: Option<Credentials>,
     /// For the whole fetch: connecting, waiting for the camera and reading the picture.
     timeout: Duration,
-    jpeg: JpegSettings,
     status: Status,
     /// Held during a fetch: one request at a time, and the last challenge is reused.
     session: Mutex<Session>,
@@ -172,12 +171,7 @@ struct Session {
 impl IpCamera {
     /// A camera at the snapshot URL `url` (http or https). `user:password@` in the URL is used
     /// when `user` / `password` are not given, and never shown. The timeout is 3 s.
-    pub fn new(
-        url: String,
-        user: Option<String>,
-        password: Option<String>,
-        jpeg: JpegSettings,
-    ) -> IpCamera {
+    pub fn new(url: String, user: Option<String>, password: Option<String>) -> IpCamera {
         let parsed = parse_url(&url);
         let (from_url_user, from_url_password) = match &parsed {
             Ok((_, Some(creds))) => (Some(creds.username.clone()), Some(creds.password.clone())),
@@ -198,7 +192,6 @@ impl IpCamera {
             url,
             credentials,
             timeout: Duration::from_secs(3),
-            jpeg,
             status,
             session: Mutex::new(Session::default()),
         }
@@ -326,13 +319,13 @@ impl IpCamera {
 
 impl Camera for IpCamera {
     /// A snapshot taken now; `at` is not used: an IP camera keeps no past frames.
-    fn photo(&self, _at: Millis) -> Result<Photo, String> {
+    fn photo(&self, _at: Millis, jpeg: &JpegSettings) -> Result<Photo, String> {
         let url = self.url.as_ref().map_err(Clone::clone)?;
-        let result = self.fetch(url).and_then(|(jpeg, taken_at)| {
-            let frame = image::load_from_memory_with_format(&jpeg, ImageFormat::Jpeg)
+        let result = self.fetch(url).and_then(|(snapshot, taken_at)| {
+            let frame = image::load_from_memory_with_format(&snapshot, ImageFormat::Jpeg)
                 .map_err(|e| format!("not a JPEG: {e}"))?
                 .to_rgb8();
-            photo_of(&frame, &self.jpeg, taken_at)
+            photo_of(&frame, jpeg, taken_at)
         });
         self.status.set(result.as_ref().err().cloned());
         result
@@ -621,7 +614,6 @@ pub trait FrameSource: Send + 'static {
 
 #[derive(Debug, Clone)]
 pub struct StreamSettings {
-    pub jpeg: JpegSettings,
     /// Frames kept in the ring, the newest and older ones at least `spacing` apart, so the
     /// ring covers about `frames × spacing` of the past whatever the camera's frame rate.
     pub frames: usize,
@@ -637,7 +629,6 @@ pub struct StreamSettings {
 impl Default for StreamSettings {
     fn default() -> Self {
         StreamSettings {
-            jpeg: JpegSettings::default(),
             frames: 10,
             spacing: Duration::from_millis(100),
             max_gap: Duration::from_secs(1),
@@ -670,15 +661,9 @@ struct Frame {
 
 impl<S: FrameSource> StreamCamera<S> {
     /// Starts reading `source` on a thread of its own, which ends when the camera is dropped;
-    /// the other settings at their defaults.
-    pub fn start(source: S, jpeg: JpegSettings) -> StreamCamera<S> {
-        StreamCamera::start_with(
-            source,
-            StreamSettings {
-                jpeg,
-                ..StreamSettings::default()
-            },
-        )
+    /// the settings at their defaults.
+    pub fn start(source: S) -> StreamCamera<S> {
+        StreamCamera::start_with(source, StreamSettings::default())
     }
 
     pub fn start_with(source: S, settings: StreamSettings) -> StreamCamera<S> {
@@ -712,7 +697,7 @@ impl<S: FrameSource> Drop for StreamCamera<S> {
 }
 
 impl<S: FrameSource> Camera for StreamCamera<S> {
-    fn photo(&self, at: Millis) -> Result<Photo, String> {
+    fn photo(&self, at: Millis, jpeg: &JpegSettings) -> Result<Photo, String> {
         let give_up = Instant::now() + self.settings.wait;
         let mut frames = lock(&self.shared.frames);
         while frames.back().is_none_or(|f| f.at < at) {
@@ -747,7 +732,7 @@ impl<S: FrameSource> Camera for StreamCamera<S> {
                 "no frame near the press: the nearest is {gap} ms away{why}"
             ));
         }
-        photo_of(&frame.image, &self.settings.jpeg, frame.at)
+        photo_of(&frame.image, jpeg, frame.at)
     }
 
     fn state(&self) -> DeviceState {
@@ -1250,7 +1235,6 @@ mod tests {
             "http://admin:p%40ss-w0rd@127.0.0.1:9/snapshot.jpg?pwd=qwerty".into(),
             None,
             None,
-            JpegSettings::default(),
         );
         assert_eq!(
             cam.credentials,
@@ -1269,7 +1253,6 @@ mod tests {
             "http://old:old@127.0.0.1:9/s.jpg".into(),
             Some(USER.into()),
             Some(PASSWORD.into()),
-            JpegSettings::default(),
         );
         assert_eq!(
             cam.credentials.as_ref().map(|c| c.password.as_str()),
@@ -1281,19 +1264,13 @@ mod tests {
             "http://admin:hunter2@camera:99999/snap.jpg".into(),
             None,
             None,
-            JpegSettings::default(),
         );
         let state = cam.state();
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert_eq!(state.state, "error");
         assert!(err.contains("not valid"), "{err}");
         assert!(!format!("{state:?} {err}").contains("hunter2"));
-        let ftp = IpCamera::new(
-            "ftp://cam/x.jpg".into(),
-            None,
-            None,
-            JpegSettings::default(),
-        );
+        let ftp = IpCamera::new("ftp://cam/x.jpg".into(), None, None);
         assert_eq!(ftp.state().state, "error");
     }
 
@@ -1478,7 +1455,6 @@ mod tests {
             url.into(),
             password.map(|_| USER.into()),
             password.map(Into::into),
-            JpegSettings::default(),
         )
     }
 
@@ -1487,7 +1463,7 @@ mod tests {
         let server = Server::start(Auth::Open);
         let cam = camera(&server.url, None);
         let before = now_ms();
-        let photo = cam.photo(before).unwrap();
+        let photo = cam.photo(before, &JpegSettings::default()).unwrap();
         assert!(photo.jpeg.starts_with(&[0xFF, 0xD8, 0xFF]));
         assert!(photo.jpeg.len() < 100_000, "{} bytes", photo.jpeg.len());
         assert!(photo.jpeg.len() < server.cam.jpeg.len());
@@ -1514,8 +1490,8 @@ mod tests {
     fn ip_camera_with_basic_auth() {
         let server = Server::start(Auth::Basic);
         let cam = camera(&server.url, Some(PASSWORD));
-        cam.photo(now_ms()).unwrap();
-        cam.photo(now_ms()).unwrap();
+        cam.photo(now_ms(), &JpegSettings::default()).unwrap();
+        cam.photo(now_ms(), &JpegSettings::default()).unwrap();
         // Challenged once; the second photo answers at once.
         assert_eq!(server.hits(), 3);
         assert_eq!(cam.state().state, "connected");
@@ -1524,7 +1500,7 @@ mod tests {
             camera(&server.url, Some("wrong-Pa55")),
             camera(&server.url, None),
         ] {
-            let err = cam.photo(now_ms()).unwrap_err();
+            let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
             assert!(err.starts_with("HTTP 401"), "{err}");
             let state = cam.state();
             assert_eq!(state.state, "waiting");
@@ -1541,15 +1517,15 @@ mod tests {
             .url
             .replace("http://", &format!("http://{USER}:{PASSWORD}@"));
         let cam = camera(&url, None);
-        let photo = cam.photo(now_ms()).unwrap();
+        let photo = cam.photo(now_ms(), &JpegSettings::default()).unwrap();
         assert_eq!(photo.width, 640);
         // The nonce is reused with nc=2: no new challenge.
-        cam.photo(now_ms()).unwrap();
+        cam.photo(now_ms(), &JpegSettings::default()).unwrap();
         assert_eq!(server.hits(), 3);
         assert!(!cam.state().detail.contains(PASSWORD));
 
         let cam = camera(&server.url, Some("wrong-Pa55"));
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert_eq!(
             err,
             "HTTP 401: the camera refused the user name or password"
@@ -1565,7 +1541,7 @@ mod tests {
         server.set(Mode::Slow);
         let cam = camera(&server.url, None).with_timeout(Duration::from_millis(300));
         let started = Instant::now();
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert!(err.starts_with("timed out"), "{err}");
         assert!(err.contains("300 ms"), "{err}");
         // Not waiting for the camera's 10 s answer (loose: the machine may be busy).
@@ -1578,12 +1554,12 @@ mod tests {
         let server = Server::start(Auth::Open);
         let cam = camera(&server.url, None);
         server.set(Mode::Fails);
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert_eq!(err, "HTTP 500 Internal Server Error");
         assert_eq!(cam.state().error.as_deref(), Some(err.as_str()));
 
         server.set(Mode::Garbage);
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert!(
             err.starts_with("not a JPEG: 19 bytes of text/html"),
             "{err}"
@@ -1592,7 +1568,7 @@ mod tests {
 
         // Back: the next press uses it again.
         server.set(Mode::Works);
-        cam.photo(now_ms()).unwrap();
+        cam.photo(now_ms(), &JpegSettings::default()).unwrap();
         assert_eq!(cam.state().state, "connected");
     }
 
@@ -1605,13 +1581,13 @@ mod tests {
             .unwrap();
         let url = format!("http://{addr}/snapshot.jpg?channel=1");
         let cam = camera(&url, None);
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert!(err.starts_with("cannot connect:"), "{err}");
         assert!(err.to_lowercase().contains("refused"), "{err}");
         assert_eq!(cam.state().state, "waiting");
 
         let _server = Server::start_on(&addr.to_string(), Auth::Open);
-        cam.photo(now_ms()).unwrap();
+        cam.photo(now_ms(), &JpegSettings::default()).unwrap();
         assert_eq!(cam.state().state, "connected");
     }
 
@@ -1626,9 +1602,11 @@ mod tests {
         runtime.block_on(async {
             let cam = Arc::new(camera(&server.url, Some(PASSWORD)));
             let asked = cam.clone();
-            let photo = tokio::task::spawn_blocking(move || asked.photo(now_ms()))
-                .await
-                .unwrap();
+            let photo = tokio::task::spawn_blocking(move || {
+                asked.photo(now_ms(), &JpegSettings::default())
+            })
+            .await
+            .unwrap();
             assert_eq!(photo.unwrap().width, 640);
             assert_eq!(cam.state().state, "connected");
             drop(cam);
@@ -1684,7 +1662,7 @@ mod tests {
         // A press a moment ago: the kept frame nearest to it.
         let at = now_ms() - 300;
         let expected = nearest(&lock(&cam.shared.frames), at).map(|f| f.at);
-        let photo = cam.photo(at).unwrap();
+        let photo = cam.photo(at, &JpegSettings::default()).unwrap();
         assert_eq!(Some(photo.taken_at), expected);
         assert!(
             photo.taken_at.abs_diff(at) <= 300,
@@ -1699,7 +1677,7 @@ mod tests {
         // never a frame already kept when the photo was asked for.
         let newest_before = lock(&cam.shared.frames).back().map(|f| f.at).unwrap();
         let at = now_ms() + 100;
-        let photo = cam.photo(at).unwrap();
+        let photo = cam.photo(at, &JpegSettings::default()).unwrap();
         assert!(
             photo.taken_at > newest_before,
             "{} is not newer than {newest_before}",
@@ -1707,7 +1685,9 @@ mod tests {
         );
 
         // Long before anything kept.
-        let err = cam.photo(now_ms() - 10_000).unwrap_err();
+        let err = cam
+            .photo(now_ms() - 10_000, &JpegSettings::default())
+            .unwrap_err();
         assert!(err.starts_with("no frame near the press"), "{err}");
     }
 
@@ -1724,26 +1704,28 @@ mod tests {
         let state = cam.state();
         assert_eq!(state.error.as_deref(), Some("stand-in camera unplugged"));
         thread::sleep(Duration::from_millis(400));
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert!(err.starts_with("no frame near the press"), "{err}");
         assert!(err.ends_with("(stand-in camera unplugged)"), "{err}");
 
         switch.plug_in();
         wait_for("connected again", || cam.state().state == "connected");
         assert_eq!(cam.state().error, None);
-        wait_for("a photo again", || cam.photo(now_ms()).is_ok());
+        wait_for("a photo again", || {
+            cam.photo(now_ms(), &JpegSettings::default()).is_ok()
+        });
     }
 
     #[test]
     fn stream_that_never_opens_says_why() {
         let source = StandInSource::new(64, 48, 10);
         source.switch().unplug();
-        let cam = StreamCamera::start(source, JpegSettings::default());
+        let cam = StreamCamera::start(source);
         wait_for("the first failure", || {
             cam.state().error.as_deref() != Some("opening")
         });
         assert_eq!(cam.state().state, "waiting");
-        let err = cam.photo(now_ms()).unwrap_err();
+        let err = cam.photo(now_ms(), &JpegSettings::default()).unwrap_err();
         assert_eq!(err, "no frame yet: stand-in camera unplugged");
     }
 
@@ -1767,7 +1749,7 @@ mod tests {
             "{err}"
         );
 
-        let cam = StreamCamera::start(NokhwaSource::new(57), JpegSettings::default());
+        let cam = StreamCamera::start(NokhwaSource::new(57));
         wait_for("the first failure", || {
             cam.state().error.as_deref() != Some("opening")
         });

@@ -45,9 +45,10 @@ pub struct Photo {
 
 /// A camera: a USB webcam (nokhwa), an IP camera's snapshot URL, or a stand-in for tests.
 pub trait Camera: Send + Sync {
-    /// The frame nearest to `at` (a press a moment ago), as a JPEG; or why there is none.
+    /// The frame nearest to `at` (a press a moment ago), as a JPEG sized as `jpeg` says (the
+    /// settings when it is asked, so a change applies to the next photo); or why there is none.
     /// May block, but never longer than the camera's own timeout.
-    fn photo(&self, at: Millis) -> Result<Photo, String>;
+    fn photo(&self, at: Millis, jpeg: &camera::JpegSettings) -> Result<Photo, String>;
     fn state(&self) -> DeviceState;
 }
 
@@ -106,22 +107,23 @@ impl recorder::Recorder {
     }
 }
 
-/// Opens the devices a desk's setting asks for; `None` if it collects nothing.
+/// Opens the devices a desk's setting asks for; `None` if it collects nothing. Nothing here
+/// depends on the installation's settings: photos are sized when taken and the microphone keeps
+/// enough for the longest clip, so a change of the settings needs no new devices.
 pub fn open_devices(
     ev: &config::DeskEvidence,
     camera_password: Option<String>,
-    settings: &crate::settings::Settings,
 ) -> Option<recorder::DeskDevices> {
     if !ev.photo && !ev.audio {
         return None;
     }
     let camera = ev
         .photo
-        .then(|| open_camera(ev.camera.as_ref(), camera_password, settings));
+        .then(|| open_camera(ev.camera.as_ref(), camera_password));
     let microphone = ev.audio.then(|| {
         Ok(std::sync::Arc::new(audio::CpalMicrophone::start(
             ev.microphone.clone(),
-            settings.audio_before_secs.max(1) + 5,
+            audio::BUFFER_SECS,
         )) as std::sync::Arc<dyn Microphone>)
     });
     Some(recorder::DeskDevices { camera, microphone })
@@ -130,19 +132,14 @@ pub fn open_devices(
 fn open_camera(
     cfg: Option<&config::CameraConfig>,
     password: Option<String>,
-    settings: &crate::settings::Settings,
 ) -> Result<std::sync::Arc<dyn Camera>, String> {
-    let jpeg = camera::JpegSettings {
-        max_width: settings.photo_max_width,
-        quality: settings.photo_quality.clamp(1, 100) as u8,
-    };
     match cfg {
         None => Err("photos are on but no camera is set".into()),
         Some(config::CameraConfig::Ip { url, user, .. }) => Ok(std::sync::Arc::new(
-            camera::IpCamera::new(url.clone(), user.clone(), password, jpeg),
+            camera::IpCamera::new(url.clone(), user.clone(), password),
         )),
         Some(config::CameraConfig::Usb { index }) => Ok(std::sync::Arc::new(
-            camera::StreamCamera::start(camera::NokhwaSource::new(*index), jpeg),
+            camera::StreamCamera::start(camera::NokhwaSource::new(*index)),
         )),
     }
 }

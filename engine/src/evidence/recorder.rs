@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::evidence::camera::JpegSettings;
 use crate::evidence::media::{self, NewMedia};
 use crate::evidence::{Camera, Microphone};
 use crate::time::{Millis, now_ms};
 use crate::writer::Writer;
 
 /// The longest clip, however many ratings keep stretching it.
-const MAX_CLIP_MS: Millis = 120_000;
+pub const MAX_CLIP_MS: Millis = 120_000;
 
 /// A desk's evidence devices, as its settings made them.
 #[derive(Clone, Default)]
@@ -48,11 +49,12 @@ pub struct Recorder {
     on_audio: Arc<Mutex<Option<AudioHook>>>,
 }
 
-/// What the recorder needs from the settings for one rating.
-#[derive(Clone, Copy)]
-pub struct ClipTimes {
+/// What the recorder needs from the settings for one rating, read when it is stored.
+#[derive(Clone)]
+pub struct Capture {
     pub before_ms: Millis,
     pub after_ms: Millis,
+    pub jpeg: JpegSettings,
 }
 
 impl Recorder {
@@ -107,7 +109,7 @@ impl Recorder {
         rating_id: i64,
         desk_id: i64,
         at: Millis,
-        times: ClipTimes,
+        times: Capture,
     ) {
         let Some(devices) = self
             .devices
@@ -119,10 +121,10 @@ impl Recorder {
             return;
         };
         if let Some(camera) = devices.camera {
-            let (writer, dir) = (writer.clone(), self.data_dir.clone());
+            let (writer, dir, jpeg) = (writer.clone(), self.data_dir.clone(), times.jpeg.clone());
             tokio::spawn(async move {
                 let outcome = match camera {
-                    Ok(cam) => tokio::task::spawn_blocking(move || cam.photo(at))
+                    Ok(cam) => tokio::task::spawn_blocking(move || cam.photo(at, &jpeg))
                         .await
                         .unwrap_or_else(|e| Err(format!("the camera thread failed: {e}")))
                         .and_then(|p| {
