@@ -57,6 +57,7 @@ pub struct DecisionBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContestsQuery {
     /// Only undecided contests (default true).

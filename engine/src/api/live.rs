@@ -20,6 +20,7 @@ use crate::settings::{Settings, SettingsPatch};
 use crate::time::{PeriodName, now_ms, parse_bounds, to_rfc3339};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderboardQuery {
     /// `today` (default), `week` or `month`, in the clinic's time zone.
@@ -102,6 +103,7 @@ pub async fn patch_settings(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Entries older than this id (for the next page).

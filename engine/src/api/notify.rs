@@ -209,6 +209,7 @@ pub async fn test(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Outbox: `pending`, `sent`, `failed`; alerts: `open`, `taken`, `resolved`.

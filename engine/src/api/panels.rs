@@ -48,6 +48,7 @@ pub struct ContestBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     /// `today` (default), `week` or `month`.

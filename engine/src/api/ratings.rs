@@ -30,6 +30,7 @@ pub struct ReasonBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RatingsQuery {
     /// RFC 3339; ratings given at or after it.
