@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every check and test: formatting, lints, the front end's type
 # check, Rust unit and integration tests (real SQLite files, real HTTP, kill -9), the OpenAPI
-# document (validated, and schemathesis against the API), browser tests (Debian's Chromium driven by Playwright), the desktop window (tauri-driver under Xvfb).
+# document (validated, and schemathesis against the API), browser tests (Debian's Chromium
+# driven by Playwright), the desktop window (tauri-driver under Xvfb).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_system
