@@ -3,7 +3,8 @@
 //! fsync/fdatasync of the files under the data directory. The process is SIGKILLed mid-stream,
 //! and the directory is rebuilt from its copy taken before the run by replaying, file by file,
 //! only what was written before that file's last sync (the `-shm` index goes: SQLite rebuilds
-//! it from the WAL). That is the disk a power cut could leave.
+//! it from the WAL). That is a disk a power cut may leave. (Directory entries are not modelled:
+//! a file created during the run is taken as there.)
 //!
 //! The engine (`synchronous=FULL`) keeps every rating it answered 201 for. The same rebuild
 //! does lose acknowledged rows of a program that commits with `synchronous=OFF`
@@ -136,7 +137,9 @@ fn rebuild(data: &Path, before: &Path, journal: &Path, out: &Path) -> Replayed {
     let mut files: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
     let mut stats = Replayed::default();
     for (i, (file, op)) in records.iter().enumerate() {
-        let rel = file.strip_prefix(&data).expect("the shim records only the data directory");
+        let rel = file
+            .strip_prefix(&data)
+            .expect("the shim records only the data directory");
         let name = rel.to_string_lossy();
         if !(name.ends_with(".db") || name.ends_with(".db-wal") || name.ends_with(".db-journal")) {
             continue;
