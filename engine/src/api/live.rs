@@ -109,6 +109,7 @@ pub struct AuditQuery {
     /// Entries older than this id (for the next page).
     pub before_id: Option<i64>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

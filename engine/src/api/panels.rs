@@ -22,6 +22,7 @@ use crate::time::{PeriodName, now_ms};
 #[serde(deny_unknown_fields)]
 pub struct TapBody {
     /// 1 (lowest) to the number of levels of the scale.
+    #[schema(minimum = 1)]
     pub score: i64,
 }
 

@@ -32,6 +32,7 @@ pub async fn status(State(e): State<AppState>) -> ApiResult<Json<SetupStatus>> {
 #[serde(deny_unknown_fields)]
 pub struct StepBody {
     /// The wizard step reached, 1 to 9.
+    #[schema(minimum = 1, maximum = 9)]
     pub step: i64,
 }
 
@@ -275,6 +276,7 @@ async fn refresh(e: &AppState, out: &Imported, actor: &'static str) -> crate::Re
 #[serde(deny_unknown_fields)]
 pub struct DemoBody {
     /// Days of history ending now, 1 to 14 (default 5).
+    #[schema(minimum = 1, maximum = 14)]
     pub days: Option<i64>,
 }
 
