@@ -47,15 +47,16 @@ curl -fsS "$base/api/v1/openapi.json" -o "$work/openapi.json"
 echo "-- schemathesis against $base"
 # The hooks keep what the fuzzed settings point the engine at (Bot API, SMTP, webhook, camera,
 # serial port, backup folder) on loopback and in $work/elsewhere.
-# `timeout`: a run that hangs fails here instead of holding CI.
-OTKLIK_FUZZ_DIR="$work/elsewhere" SCHEMATHESIS_HOOKS="$here/hooks.py" \
+# `timeout`: a run that hangs fails here instead of holding CI. In $work, so that the
+# .hypothesis and .schemathesis caches do not land in the tree.
+(cd "$work" && OTKLIK_FUZZ_DIR="$work/elsewhere" SCHEMATHESIS_HOOKS="$here/hooks.py" \
   timeout 600 "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run \
   "$base/api/v1/openapi.json" --url "$base" \
   -H "Authorization: Bearer $token" \
   --checks not_a_server_error \
   --max-examples "${OTKLIK_FUZZ_EXAMPLES:-25}" \
   --request-timeout 10 --workers 2 --no-color \
-  ${SCHEMATHESIS_ARGS:-}
+  ${SCHEMATHESIS_ARGS:-})
 
 # The engine is still up and answering after all that.
 curl -fsS "$base/healthz" >/dev/null || { echo "the engine stopped answering" >&2; exit 1; }
