@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every check and test: formatting, lints, the front end's type
-# check, Rust unit and integration tests (real SQLite files, real HTTP, kill -9), browser tests
-# (Debian's Chromium driven by Playwright), the desktop window (tauri-driver under Xvfb).
+# check, Rust unit and integration tests (real SQLite files, real HTTP, kill -9), the OpenAPI
+# document (validated, and schemathesis against the API), browser tests (Debian's Chromium
+# driven by Playwright), the desktop window (tauri-driver under Xvfb).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_system
@@ -16,8 +17,10 @@ echo "== cargo test"
 # The serial and microphone tests need socat, PulseAudio, espeak-ng, sox and opus-tools, which
 # ensure_system installed: a missing one is a failure here, not a quiet skip.
 OTKLIK_REQUIRE_SOCAT=1 OTKLIK_REQUIRE_AUDIO=1 cargo test --workspace --locked
-echo "== browser tests"
 cargo build -p otklik --locked
+echo "== OpenAPI (the document validated, then schemathesis against otklik serve: no 5xx)"
+"$ROOT/tests/openapi/run.sh" "$ROOT/target/debug/otklik"
+echo "== browser tests"
 "$ROOT/tests/browser/run.sh" "$ROOT/target/debug/otklik"
 echo "== desktop test (the Tauri window through tauri-driver under Xvfb)"
 "$ROOT/tests/desktop/run.sh" "$ROOT/target/debug/otklik"

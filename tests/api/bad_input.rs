@@ -676,3 +676,53 @@ async fn the_display_reads_without_a_token() {
     assert!(doc["components"]["schemas"]["Rating"].is_object());
     app.stop().await;
 }
+
+/// The document's own consistency, which client generators and schemathesis depend on (the full
+/// validator runs in tests/openapi/run.sh): every `$ref` is in it, operation ids are unique,
+/// and every path parameter is in the path.
+#[tokio::test]
+async fn the_openapi_document_holds_together() {
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let app = App::start().await;
+    let (_, doc) = app.get("/api/v1/openapi.json").await;
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r}: not a schema reference"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} is not in the document"
+        );
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(ids.insert(id), "operation id {id} used twice");
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "path" {
+                    let name = p["name"].as_str().unwrap();
+                    assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: path parameter {name} is not in the path"
+                    );
+                }
+            }
+        }
+    }
+    app.stop().await;
+}

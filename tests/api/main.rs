@@ -17,6 +17,7 @@ mod leaderboard;
 mod migrations;
 mod notify;
 mod panels;
+mod powerloss;
 mod reports;
 mod samples;
 mod sessions;

@@ -36,6 +36,7 @@ pub struct PasswordBody {
 #[serde(deny_unknown_fields)]
 pub struct NewPasswordBody {
     /// The new PIN or password, 4 to 128 characters.
+    #[schema(min_length = 4, max_length = 128)]
     pub password: String,
     /// The current one; not needed for the first password, nor with the API token.
     pub current: Option<String>,
@@ -57,6 +58,7 @@ pub struct DecisionBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ContestsQuery {
     /// Only undecided contests (default true).

@@ -22,6 +22,7 @@ use crate::settings::{PublicSettings, Settings, SettingsPatch};
 use crate::time::{PeriodName, now_ms, parse_bounds, to_rfc3339};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderboardQuery {
     /// `today` (default), `week` or `month`, in the clinic's time zone.
@@ -240,11 +241,13 @@ pub async fn patch_settings(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Entries older than this id (for the next page).
     pub before_id: Option<i64>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -157,6 +157,7 @@ pub struct RestoreFrom {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreQuery {
     /// For an uploaded file: its name, to say which file in messages and the audit log.

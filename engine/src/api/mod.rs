@@ -55,6 +55,8 @@ const BODY_LIMIT: usize = 64 * 1024;
         maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
         setup::status, setup::put_step, setup::camera_frame, setup::microphone_level, setup::export, setup::import, setup::demo,
     ),
+    // Query parameters' types are not collected from `IntoParams` structs: name them here.
+    components(schemas(reports::ExportFormat)),
     modifiers(&BearerAuth),
     tags((name = "otklik"))
 )]

@@ -209,11 +209,13 @@ pub async fn test(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Outbox: `pending`, `sent`, `failed`; alerts: `open`, `taken`, `resolved`.
     pub state: Option<String>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

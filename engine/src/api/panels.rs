@@ -25,6 +25,7 @@ use crate::time::{PeriodName, now_ms};
 #[serde(deny_unknown_fields)]
 pub struct TapBody {
     /// 1 (lowest) to the number of levels of the scale.
+    #[schema(minimum = 1)]
     pub score: i64,
 }
 
@@ -51,6 +52,7 @@ pub struct ContestBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     /// `today` (default), `week` or `month`.

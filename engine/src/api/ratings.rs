@@ -16,6 +16,7 @@ use crate::time::parse_rfc3339;
 pub struct NewRatingBody {
     pub desk_id: i64,
     /// 1 (lowest) to the number of levels of the scale.
+    #[schema(minimum = 1)]
     pub score: i64,
     /// Where the rating came from: `api` by default, or e.g. `keys`, `serial`, `panel`.
     pub source: Option<String>,
@@ -30,6 +31,7 @@ pub struct ReasonBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RatingsQuery {
     /// RFC 3339; ratings given at or after it.
@@ -43,6 +45,7 @@ pub struct RatingsQuery {
     /// The `next_after_id` of the previous page.
     pub after_id: Option<i64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -18,6 +18,7 @@ use crate::reports::{export, render};
 use crate::time::{PeriodName, now_ms, parse_bounds, parse_rfc3339};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// `today`, `week` or `month` (default), in the clinic's time zone.
@@ -65,6 +66,7 @@ async fn compute(e: &AppState, q: &ReportQuery) -> ApiResult<Report> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable, with a chart).
@@ -87,7 +89,7 @@ pub enum ExportFormat {
 }
 
 /// The report as a file: CSV, XLSX or PDF, headings in the installation's language.
-#[utoipa::path(get, path = "/api/v1/reports/export", params(ExportQuery), security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/reports/export", operation_id = "export_report", params(ExportQuery), security(("token" = [])),
     responses((status = 200, description = "text/csv, XLSX or PDF"), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export(
     State(e): State<AppState>,
@@ -150,6 +152,7 @@ pub async fn export(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RawExportQuery {
     /// `csv` or `xlsx`.

@@ -32,6 +32,7 @@ pub async fn status(State(e): State<AppState>) -> ApiResult<Json<SetupStatus>> {
 #[serde(deny_unknown_fields)]
 pub struct StepBody {
     /// The wizard step reached, 1 to 9.
+    #[schema(minimum = 1, maximum = 9)]
     pub step: i64,
 }
 
@@ -149,7 +150,7 @@ pub async fn microphone_level(
 
 /// The settings file: settings, notification settings, desks with their inputs and evidence
 /// settings, registrars. No PIN, password or token is in it.
-#[utoipa::path(get, path = "/api/v1/settings/export", security(("token" = [])),
+#[utoipa::path(get, path = "/api/v1/settings/export", operation_id = "export_settings", security(("token" = [])),
     responses((status = 200, description = "The settings file, as an attachment", body = SettingsFile)))]
 pub async fn export(State(e): State<AppState>) -> ApiResult<Response> {
     let now = now_ms();
@@ -187,7 +188,7 @@ pub struct ImportRefused {
 /// Imports a settings file (as `GET /api/v1/settings/export` writes it): checks all of it, then
 /// applies it in one transaction (desks and registrars matched by name: created or updated, none
 /// deleted), or changes nothing and names every problem. A version other than 1 is refused.
-#[utoipa::path(post, path = "/api/v1/settings/import", request_body = SettingsFile, security(("token" = [])),
+#[utoipa::path(post, path = "/api/v1/settings/import", operation_id = "import_settings", request_body = SettingsFile, security(("token" = [])),
     responses((status = 200, body = Imported), (status = 400, body = ErrorBody),
               (status = 422, description = "Refused: every problem named by its path, nothing changed", body = ImportRefused)))]
 pub async fn import(
@@ -265,6 +266,7 @@ async fn refresh(e: &AppState, out: &Imported, actor: &'static str) -> crate::Re
 #[serde(deny_unknown_fields)]
 pub struct DemoBody {
     /// Days of history ending now, 1 to 14 (default 5).
+    #[schema(minimum = 1, maximum = 14)]
     pub days: Option<i64>,
 }
 
