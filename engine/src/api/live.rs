@@ -74,6 +74,7 @@ pub async fn events(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FullStreamQuery {
     /// A ticket from `POST /api/v1/events/ticket`, for a browser (EventSource sends no header).

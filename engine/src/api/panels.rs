@@ -344,6 +344,7 @@ pub async fn pair(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PanelsQuery {
     /// Also list revoked panels (default false).
@@ -377,6 +378,7 @@ pub async fn revoke_panel(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PanelCheckQuery {
     pub desk_id: i64,
