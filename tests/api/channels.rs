@@ -920,7 +920,10 @@ async fn the_away_notice_goes_before_the_held_messages_and_counts_them_exactly()
     );
     assert_eq!(tg.len(), 5, "the notice and the 4 alerts: {tg:#?}");
     assert_eq!(held_in(&tg[0]), Some(4), "Telegram: {}", tg[0]);
-    assert!(tg[1..].iter().all(|t| !t.contains("не было связи")), "{tg:#?}");
+    assert!(
+        tg[1..].iter().all(|t| !t.contains("не было связи")),
+        "{tg:#?}"
+    );
 
     let mail: Vec<String> = smtp.messages()[mail_before..]
         .iter()
@@ -1042,9 +1045,9 @@ async fn a_daily_report_at_half_past_counts_only_the_ratings_before_closing() {
     assert_eq!(queued, 1, "only the 20:30 report");
     let calls = bot
         .wait_for("the 20:30 report", Duration::from_secs(30), |calls| {
-            calls.iter().any(|c| {
-                c.is_delivery() && c.text.as_deref().unwrap_or("").contains("20:30")
-            })
+            calls
+                .iter()
+                .any(|c| c.is_delivery() && c.text.as_deref().unwrap_or("").contains("20:30"))
         })
         .await;
     let text = calls

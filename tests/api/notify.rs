@@ -14,12 +14,15 @@ use tokio::sync::Semaphore;
 
 use crate::common::App;
 
+/// A request's `Idempotency-Key` header and body.
+type Try = (Option<String>, Value);
+
 /// A webhook receiver on loopback: records bodies; can refuse, and can hold requests.
 #[derive(Clone)]
 struct Receiver {
     got: Arc<Mutex<Vec<Value>>>,
     /// Every request, refused or not: its `Idempotency-Key` header and body.
-    tries: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    tries: Arc<Mutex<Vec<Try>>>,
     refuse: Arc<Mutex<Option<u16>>>,
     /// Each request takes a permit before answering; the test hands them out to hold it.
     gate: Arc<Semaphore>,
@@ -232,7 +235,10 @@ async fn a_retried_webhook_delivery_carries_the_same_idempotency_key() {
     };
     let (a, b) = (key_of(first), key_of(second));
     assert!(a.len() >= 2, "the first rating was retried: {tries:#?}");
-    assert!(a.iter().all(|k| *k == a[0]), "one key across retries: {a:?}");
+    assert!(
+        a.iter().all(|k| *k == a[0]),
+        "one key across retries: {a:?}"
+    );
     assert!(b.iter().all(|k| *k == b[0]), "{b:?}");
     assert_ne!(a[0], b[0], "each message its own key");
     server.abort();

@@ -2190,7 +2190,10 @@ mod tests {
             moscow,
             short,
         );
-        assert_eq!(m.text, "⚠️ Email was unreachable from 18:37 to 18:38 (30 s).");
+        assert_eq!(
+            m.text,
+            "⚠️ Email was unreachable from 18:37 to 18:38 (30 s)."
+        );
         let m = health_notice_at(
             "Камера окна 2",
             true,

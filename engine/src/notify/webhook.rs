@@ -39,13 +39,9 @@ impl Transport for Webhook {
         if let Some(key) = body.as_ref().and_then(|b| b["id"].as_str()) {
             request = request.header("Idempotency-Key", key);
         }
-        let reply = request
-            .body(msg.text.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                SendError::Down(format!("the webhook is unreachable: {}", e.without_url()))
-            })?;
+        let reply = request.body(msg.text.clone()).send().await.map_err(|e| {
+            SendError::Down(format!("the webhook is unreachable: {}", e.without_url()))
+        })?;
         let status = reply.status();
         if status.is_success() {
             return Ok(Sent::default());

@@ -321,7 +321,9 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                 }
                 Told::Failed(e) => {
                     tracing::info!(channel = channel.as_str(), %e, "channel still down");
-                    engine.notify.set_health(channel, Some(e.to_string()), now_ms());
+                    engine
+                        .notify
+                        .set_health(channel, Some(e.to_string()), now_ms());
                     nap(&engine, backoff).await;
                     backoff = next_backoff(&engine, backoff);
                     continue;
@@ -356,9 +358,8 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                 }
             }
         }
-        let outcome = match tokio::time::timeout(SEND_LIMIT, tx.send(&item.target, &item.body))
-            .await
-        {
+        let outcome =
+            match tokio::time::timeout(SEND_LIMIT, tx.send(&item.target, &item.body)).await {
                 Ok(r) => r,
                 Err(_) => Err(SendError::Down("no answer in 90 s".into())),
             };
@@ -406,13 +407,14 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                 tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
             }
             Err(SendError::Down(why)) => {
-                tracing::info!(channel = channel.as_str(), %why, attempts = item.attempts + 1, "channel down; the message waits");
                 engine.notify.set_health(channel, Some(why.clone()), now);
-                let id = item.id;
+                let (id, error) = (item.id, why.clone());
                 let _ = engine
                     .writer
-                    .write(move |ctx| outbox::mark_attempt(ctx.conn, id, &why))
+                    .write(move |ctx| outbox::mark_attempt(ctx.conn, id, &error))
                     .await;
+                // Logged once recorded, so what the log says the console (and diagnostics) show.
+                tracing::info!(channel = channel.as_str(), %why, attempts = item.attempts + 1, "channel down; the message waits");
                 nap(&engine, backoff).await;
                 backoff = next_backoff(&engine, backoff);
             }
