@@ -231,9 +231,13 @@ impl Engine {
                             priority: 1,
                         },
                         crate::notify::Outgoing {
-                            text: serde_json::to_string(
-                                &json!({ "event": "rating", "rating": rating }),
-                            )
+                            // `id` is the delivery's idempotency key: stored with it, so
+                            // every retry carries the same (also as `Idempotency-Key`).
+                            text: serde_json::to_string(&json!({
+                                "id": format!("{:032x}", rand::random::<u128>()),
+                                "event": "rating",
+                                "rating": rating,
+                            }))
                             .expect("ratings serialize"),
                             ..Default::default()
                         },

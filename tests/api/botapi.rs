@@ -49,6 +49,10 @@ pub enum Mode {
     /// HTTP 502 with `{"ok":false,"error_code":502,"description":"Bad Gateway"}`; nothing is
     /// delivered (the call is recorded with `status: 502`).
     Refusing,
+    /// Starts a 200 answer and cuts the connection before its body is complete, as a proxy
+    /// resetting connections would; nothing is delivered (the call is recorded with
+    /// `status: 0`). Unlike a 5xx (teloxide 0.17 sleeps 10 s on those), the client knows at once.
+    Cutting,
     /// Sleeps this long, then answers normally.
     Slow(Duration),
     /// The next `times` send calls get 429 with `retry_after`, then the mode is `Up` again.
@@ -86,7 +90,8 @@ pub struct Call {
     /// When the server answered (after any `Slow` delay).
     pub at: Instant,
     /// The HTTP status answered: 200 delivered; 502 refused; 429 limited; 400 bad request or
-    /// unknown chat; 401 forbidden token; 0 when the server was stopped before answering.
+    /// unknown chat; 401 forbidden token; 0 when the server was stopped before answering or
+    /// cut the answer off (`Mode::Cutting`).
     pub status: u16,
     /// The message the call created or edited, if any.
     pub message_id: Option<i64>,
@@ -758,6 +763,21 @@ async fn handle(
             Mode::Refusing => {
                 record(call, StatusCode::BAD_GATEWAY);
                 return api_error(StatusCode::BAD_GATEWAY, "Bad Gateway", None);
+            }
+            Mode::Cutting => {
+                let mut call = call;
+                call.at = Instant::now();
+                call.status = 0;
+                shared.state.lock().unwrap().calls.push(call);
+                let body = futures_util::stream::iter([
+                    Ok(bytes::Bytes::from_static(b"{\"ok\":true,")),
+                    Err(io::Error::other("connection cut")),
+                ]);
+                return Response::builder()
+                    .status(StatusCode::OK)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(axum::body::Body::from_stream(body))
+                    .unwrap();
             }
             Mode::Limited { retry_after, times } if times > 0 => {
                 record(call, StatusCode::TOO_MANY_REQUESTS);

@@ -848,3 +848,306 @@ async fn reports_go_by_their_condition_once_per_period() {
     );
     assert!(text.contains("Ratings: <b>2</b>"), "{text}");
 }
+
+/// Telegram (paired with GROUP) and email, alerts of the lowest score on both.
+async fn both_on(app: &App, bot: &BotApi, smtp: &SmtpServer, extra: Value) {
+    telegram_on(app, bot, extra).await;
+    pair(app, bot, GROUP, "Регистратура").await;
+    let (s, _) = app
+        .put(
+            "/api/v1/notify/secrets",
+            json!({ "smtp_password": smtp.password }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, state) = app.get("/api/v1/notify").await;
+    let mut cfg = state["config"].clone();
+    cfg["email"] = serde_json::to_value(smtp.config()).unwrap();
+    cfg["alerts"] =
+        json!([{ "scores": [1], "channels": ["telegram", "email"], "escalate_after_mins": 0 }]);
+    let (s, b) = app.put("/api/v1/notify", cfg).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+/// The channels `/healthz` shows, by name.
+async fn channels_state(app: &App) -> Vec<Value> {
+    let (_, h) = app.get("/healthz").await;
+    h["channels"].as_array().unwrap().clone()
+}
+
+/// N in the notice's "Задержанные сообщения (N) идут ниже.".
+fn held_in(text: &str) -> Option<usize> {
+    let rest = text.split("Задержанные сообщения (").nth(1)?;
+    rest.split(')').next()?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_away_notice_goes_before_the_held_messages_and_counts_them_exactly() {
+    let bot = BotApi::start().await;
+    let smtp = SmtpServer::start().await;
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    both_on(&app, &bot, &smtp, json!({})).await;
+
+    bot.stop().await;
+    smtp.command("stop").await;
+    for _ in 0..4 {
+        app.rate(desk, 1).await;
+    }
+    app.until("both channels down, the alerts held", 30, || async {
+        let down = channels_state(&app)
+            .await
+            .iter()
+            .filter(|c| c["state"] == "down" && c["pending"] == 4)
+            .count();
+        (down == 2).then_some(())
+    })
+    .await;
+    let (tg_before, mail_before) = (deliveries_to(&bot, GROUP).len(), smtp.messages().len());
+    bot.restart().await;
+    smtp.command("start").await;
+    app.until("both channels ok, nothing pending", 60, || async {
+        let ok = channels_state(&app)
+            .await
+            .iter()
+            .filter(|c| c["state"] == "ok" && c["pending"] == 0)
+            .count();
+        (ok == 2).then_some(())
+    })
+    .await;
+
+    let tg: Vec<String> = deliveries_to(&bot, GROUP)[tg_before..]
+        .iter()
+        .map(|c| c.text.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        tg[0].contains("не было связи"),
+        "Telegram: the notice comes before the held alerts: {tg:#?}"
+    );
+    assert_eq!(tg.len(), 5, "the notice and the 4 alerts: {tg:#?}");
+    assert_eq!(held_in(&tg[0]), Some(4), "Telegram: {}", tg[0]);
+    assert!(
+        tg[1..].iter().all(|t| !t.contains("не было связи")),
+        "{tg:#?}"
+    );
+
+    let mail: Vec<String> = smtp.messages()[mail_before..]
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        mail[0].contains("не было связи"),
+        "email: the notice comes before the held alerts: {mail:#?}"
+    );
+    assert_eq!(mail.len(), 5, "the notice and the 4 alerts: {mail:#?}");
+    assert_eq!(held_in(&mail[0]), Some(4), "email: {}", mail[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn while_telegram_is_down_new_ratings_do_not_cut_its_backoff_short() {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    telegram_on(&app, &bot, json!({ "retry_max_secs": 300 })).await;
+    pair(&app, &bot, GROUP, "Регистратура").await;
+
+    bot.set_mode(Mode::Cutting);
+    let mut lows = 1;
+    app.rate(desk, 1).await;
+    // The alert's first try (after its wait for a photo), cut off.
+    let first = app
+        .until("the alert's first try", 30, || async {
+            bot.calls()
+                .iter()
+                .find(|c| c.status == 0 && !c.callback_data().is_empty())
+                .map(|c| c.at)
+        })
+        .await;
+    let refused = |bot: &BotApi| -> Vec<Call> {
+        bot.calls()
+            .into_iter()
+            .filter(|c| c.status == 0 && c.at >= first)
+            .collect()
+    };
+    // Ratings keep coming, each queuing an alert, for 8 s.
+    while first.elapsed() < Duration::from_secs(8) {
+        app.rate(desk, 1).await;
+        lows += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let tries = refused(&bot).len();
+    let elapsed = first.elapsed().as_secs_f64();
+    // After 1, 2, 4 … s: try k comes at least 2^k - 1 s after the first.
+    let allowed = (elapsed + 1.0).log2().floor() as usize + 1;
+    assert!(
+        tries <= allowed,
+        "{tries} tries in {elapsed:.1} s while {lows} ratings came; the backoff allows {allowed}"
+    );
+
+    bot.set_mode(Mode::Up);
+    app.until("every alert delivered", 60, || async {
+        (telegram_alerts(&bot).len() == lows).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_daily_report_at_half_past_counts_only_the_ratings_before_closing() {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    let (s, b) = app
+        .patch(
+            "/api/v1/settings",
+            json!({ "timezone": "UTC", "language": "en" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Two days ago (no clock tick looks that far back): ratings before and after closing,
+    // in the same hour.
+    let day = chrono::Utc::now().date_naive() - chrono::Duration::days(2);
+    let at = |h: u32, m: u32| day.and_hms_opt(h, m, 0).unwrap().and_utc();
+    for (h, m, score) in [(19, 20, 1), (20, 10, 2), (20, 40, 1), (20, 50, 2)] {
+        let (s, b) = app
+            .post(
+                "/api/v1/ratings",
+                json!({ "desk_id": desk, "score": score, "at": at(h, m).to_rfc3339() }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    telegram_on(
+        &app,
+        &bot,
+        json!({ "alerts": [], "reports": [
+            { "every": "daily@19:15", "condition": "any", "channels": ["telegram"] },
+            { "every": "daily@19:15", "condition": "negative", "channels": ["telegram"] },
+            { "every": "daily@20:30", "condition": "always", "channels": ["telegram"] },
+        ] }),
+    )
+    .await;
+    pair(&app, &bot, GROUP, "Reception").await;
+    let engine = app.server.as_ref().unwrap().engine.clone();
+    let queued = engine
+        .reports_due(at(20, 31).timestamp_millis())
+        .await
+        .unwrap();
+    // By 19:15 nothing was rated: neither `any` nor `negative` has a report.
+    let db = rusqlite::Connection::open(app.db_path()).unwrap();
+    let outcomes: Vec<(String, String)> = db
+        .prepare("SELECT rule, outcome FROM report_runs WHERE period_end = ?1 ORDER BY rule")
+        .unwrap()
+        .query_map([at(19, 15).timestamp_millis()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|(_, o)| o == "skipped"),
+        "nothing before 19:15, so no report: {outcomes:?}"
+    );
+    assert_eq!(queued, 1, "only the 20:30 report");
+    let calls = bot
+        .wait_for("the 20:30 report", Duration::from_secs(30), |calls| {
+            calls
+                .iter()
+                .any(|c| c.is_delivery() && c.text.as_deref().unwrap_or("").contains("20:30"))
+        })
+        .await;
+    let text = calls
+        .iter()
+        .filter(|c| c.is_delivery())
+        .filter_map(|c| c.text.clone())
+        .find(|t| t.contains("20:30") && t.contains("Ratings: <b>"))
+        .unwrap();
+    assert!(
+        text.contains("Ratings: <b>2</b>"),
+        "19:20 and 20:10 count, 20:40 and 20:50 do not: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_nobody_receives_draws_nothing_and_a_sent_reports_chart_is_removed() {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    app.desk("Окно 1").await;
+    telegram_on(
+        &app,
+        &bot,
+        json!({ "alerts": [], "reports": [
+            { "every": "1h", "condition": "always", "channels": ["telegram"] },
+        ] }),
+    )
+    .await;
+    let engine = app.server.as_ref().unwrap().engine.clone();
+    let dir = app.dir.path().join("outbox");
+    let files = || std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+    let now = chrono::Utc::now().timestamp_millis();
+    // No chat is paired yet: the clock's ticks find nobody to send to.
+    for _ in 0..3 {
+        assert_eq!(engine.reports_due(now).await.unwrap(), 0);
+    }
+    assert_eq!(files(), 0, "no chart drawn for nobody");
+
+    pair(&app, &bot, GROUP, "Регистратура").await;
+    engine.reports_due(now).await.unwrap();
+    bot.wait_for("the report", Duration::from_secs(30), |calls| {
+        calls
+            .iter()
+            .any(|c| c.is_delivery() && c.method == "sendPhoto")
+    })
+    .await;
+    app.until("the sent report's chart removed", 20, || async {
+        let pending = channels_state(&app).await[0]["pending"].clone();
+        (pending == 0 && files() == 0).then_some(())
+    })
+    .await;
+    assert_eq!(
+        engine.reports_due(now).await.unwrap(),
+        0,
+        "a period goes once"
+    );
+    assert_eq!(files(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_outage_is_told_in_seconds_and_a_sent_message_shows_no_old_error() {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    telegram_on(&app, &bot, json!({})).await;
+    pair(&app, &bot, GROUP, "Регистратура").await;
+    bot.stop().await;
+    app.rate(desk, 1).await;
+    app.until("Telegram down", 30, || async {
+        (channels_state(&app).await[0]["state"] == "down").then_some(())
+    })
+    .await;
+    bot.restart().await;
+    app.until("the alert and the notice delivered", 30, || async {
+        let c = &channels_state(&app).await[0];
+        (c["state"] == "ok" && c["pending"] == 0).then_some(())
+    })
+    .await;
+    let notice = deliveries_to(&bot, GROUP)
+        .into_iter()
+        .filter_map(|c| c.text)
+        .find(|t| t.contains("не было связи"))
+        .expect("a notice");
+    assert!(
+        !notice.contains("(0 мин)") && notice.contains(" с)"),
+        "a few seconds away reads in seconds: {notice}"
+    );
+    let (_, sent) = app.get("/api/v1/outbox?state=sent").await;
+    let sent = sent.as_array().unwrap();
+    assert!(
+        sent.iter().any(|m| m["attempts"].as_i64().unwrap() > 1),
+        "the alert was tried during the outage: {sent:#?}"
+    );
+    assert!(
+        sent.iter().all(|m| m["last_error"].is_null()),
+        "a sent message shows no error: {sent:#?}"
+    );
+}

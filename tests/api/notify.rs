@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode as AxStatus;
+use axum::http::{HeaderMap, StatusCode as AxStatus};
 use axum::routing::post;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -14,10 +14,15 @@ use tokio::sync::Semaphore;
 
 use crate::common::App;
 
+/// A request's `Idempotency-Key` header and body.
+type Try = (Option<String>, Value);
+
 /// A webhook receiver on loopback: records bodies; can refuse, and can hold requests.
 #[derive(Clone)]
 struct Receiver {
     got: Arc<Mutex<Vec<Value>>>,
+    /// Every request, refused or not: its `Idempotency-Key` header and body.
+    tries: Arc<Mutex<Vec<Try>>>,
     refuse: Arc<Mutex<Option<u16>>>,
     /// Each request takes a permit before answering; the test hands them out to hold it.
     gate: Arc<Semaphore>,
@@ -27,6 +32,7 @@ impl Receiver {
     fn new() -> Receiver {
         Receiver {
             got: Arc::default(),
+            tries: Arc::default(),
             refuse: Arc::default(),
             gate: Arc::new(Semaphore::new(1_000_000)),
         }
@@ -34,9 +40,16 @@ impl Receiver {
 
     /// Serves on `addr` until the returned handle is aborted.
     async fn serve(&self, addr: SocketAddr) -> tokio::task::JoinHandle<()> {
-        async fn hook(State(r): State<Receiver>, body: String) -> AxStatus {
+        async fn hook(State(r): State<Receiver>, headers: HeaderMap, body: String) -> AxStatus {
             let permit = r.gate.acquire().await.unwrap();
             permit.forget();
+            let key = headers
+                .get("idempotency-key")
+                .map(|v| v.to_str().unwrap().to_string());
+            r.tries
+                .lock()
+                .unwrap()
+                .push((key, serde_json::from_str(&body).unwrap()));
             if let Some(code) = *r.refuse.lock().unwrap() {
                 return AxStatus::from_u16(code).unwrap();
             }
@@ -179,6 +192,55 @@ async fn webhook_gets_every_rating_once_in_order_through_outages() {
         StatusCode::CONFLICT,
         "only failed messages are retried: {b}"
     );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_webhook_delivery_carries_the_same_idempotency_key() {
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    let addr = free_addr().await;
+    let rx = Receiver::new();
+    *rx.refuse.lock().unwrap() = Some(503);
+    let server = rx.serve(addr).await;
+    let (s, b) = app
+        .put(
+            "/api/v1/notify",
+            json!({ "webhook_url": format!("http://{addr}/hook"), "retry_max_secs": 1, "alerts": [] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let first = app.rate(desk, 2).await["id"].as_i64().unwrap();
+    let second = app.rate(desk, 3).await["id"].as_i64().unwrap();
+    app.until("the first rating tried twice", 20, || async {
+        (rx.tries.lock().unwrap().len() >= 2).then_some(())
+    })
+    .await;
+    *rx.refuse.lock().unwrap() = None;
+    app.until("both ratings at the webhook", 20, || async {
+        (rx.rating_ids() == [first, second]).then_some(())
+    })
+    .await;
+    let tries = rx.tries.lock().unwrap().clone();
+    let key_of = |rating: i64| -> Vec<String> {
+        tries
+            .iter()
+            .filter(|(_, body)| body["rating"]["id"] == rating)
+            .map(|(key, body)| {
+                let key = key.clone().expect("an Idempotency-Key header");
+                assert_eq!(body["id"], key.as_str(), "the body's id is the key");
+                key
+            })
+            .collect()
+    };
+    let (a, b) = (key_of(first), key_of(second));
+    assert!(a.len() >= 2, "the first rating was retried: {tries:#?}");
+    assert!(
+        a.iter().all(|k| *k == a[0]),
+        "one key across retries: {a:?}"
+    );
+    assert!(b.iter().all(|k| *k == b[0]), "{b:?}");
+    assert_ne!(a[0], b[0], "each message its own key");
     server.abort();
 }
 

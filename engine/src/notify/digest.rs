@@ -69,6 +69,8 @@ struct Words {
     cause: &'static str,
     cause_prompt: &'static str,
     down: &'static str,
+    /// The same when it began and ended within one minute on the clock.
+    down_at: &'static str,
     held: &'static str,
     down_subject: &'static str,
     mail: &'static str,
@@ -108,6 +110,7 @@ struct Words {
     no_ratings_today: &'static str,
     help_title: &'static str,
     help_lines: [&'static str; 6],
+    seconds: &'static str,
     minutes: &'static str,
     hours: &'static str,
     days: &'static str,
@@ -139,6 +142,7 @@ fn words(lang: Language) -> Words {
             cause: "причина: {cause}",
             cause_prompt: "Напишите в ответ одной строкой причину (оповещение #{id})",
             down: "{channel}: не было связи с {from} до {to} ({dur}).",
+            down_at: "{channel}: не было связи в {from} ({dur}).",
             held: "Задержанные сообщения ({n}) идут ниже.",
             down_subject: "{channel}: не было связи {dur}",
             mail: "Почта",
@@ -184,6 +188,7 @@ fn words(lang: Language) -> Words {
                 "/help — эта справка",
                 "Кнопки под оповещением: «Беру» — вы занялись; «Решено» — ответьте одной строкой, в чём была причина.",
             ],
+            seconds: "с",
             minutes: "мин",
             hours: "ч",
             days: "дн.",
@@ -212,6 +217,7 @@ fn words(lang: Language) -> Words {
             cause: "cause: {cause}",
             cause_prompt: "Reply to this message with the cause in one line (alert #{id})",
             down: "{channel} was unreachable from {from} to {to} ({dur}).",
+            down_at: "{channel} was unreachable at {from} ({dur}).",
             held: "Delayed messages ({n}) follow below.",
             down_subject: "{channel} was unreachable for {dur}",
             mail: "Email",
@@ -257,6 +263,7 @@ fn words(lang: Language) -> Words {
                 "/help — this help",
                 "Buttons under an alert: “I'll take it” — you are on it; “Resolved” — reply with the cause in one line.",
             ],
+            seconds: "s",
             minutes: "min",
             hours: "h",
             days: "d",
@@ -285,6 +292,7 @@ fn words(lang: Language) -> Words {
             cause: "causa: {cause}",
             cause_prompt: "Responda a este mensaje con la causa en una línea (aviso #{id})",
             down: "{channel} no estuvo disponible de {from} a {to} ({dur}).",
+            down_at: "{channel} no estuvo disponible a las {from} ({dur}).",
             held: "Los mensajes retrasados ({n}) siguen a continuación.",
             down_subject: "{channel} sin conexión durante {dur}",
             mail: "Correo",
@@ -330,6 +338,7 @@ fn words(lang: Language) -> Words {
                 "/help — esta ayuda",
                 "Botones bajo un aviso: «Me encargo» — usted se ocupa; «Resuelto» — responda con la causa en una línea.",
             ],
+            seconds: "s",
             minutes: "min",
             hours: "h",
             days: "d",
@@ -929,11 +938,16 @@ fn down_notice_at(
 ) -> Outgoing {
     let w = words(lang);
     let name = channel_name(channel, &w);
-    let dur = duration(minutes_between(from, to), &w);
+    // Under a minute reads in seconds, not "0 min".
+    let dur = if to - from < MINUTE {
+        format!("{} {}", ((to - from) / 1000).max(1), w.seconds)
+    } else {
+        duration(minutes_between(from, to), &w)
+    };
     let (from_s, to_s) = (stamp(from, now, tz, lang), stamp(to, now, tz, lang));
     let sentence = |channel: &str| {
         fill(
-            w.down,
+            if from_s == to_s { w.down_at } else { w.down },
             &[
                 ("channel", channel),
                 ("from", &from_s),
@@ -2146,6 +2160,39 @@ mod tests {
         assert_eq!(
             m.text,
             "⚠️ Email was unreachable from 12:01 to 14:06 (2 h 5 min)."
+        );
+        // Seconds away, within one minute on the clock.
+        let short = ms("2026-11-23T18:37:10+03:00");
+        for (lang, want) in [
+            (
+                Language::Ru,
+                "⚠️ Telegram: не было связи в 18:37 (20 с).\nЗадержанные сообщения (1) идут ниже.",
+            ),
+            (
+                Language::En,
+                "⚠️ Telegram was unreachable at 18:37 (20 s).\nDelayed messages (1) follow below.",
+            ),
+            (
+                Language::Es,
+                "⚠️ Telegram no estuvo disponible a las 18:37 (20 s).\nLos mensajes retrasados (1) siguen a continuación.",
+            ),
+        ] {
+            let m = down_notice_at("telegram", short, short + 20_000, 1, lang, moscow, short);
+            assert_eq!(m.text, want);
+        }
+        // Seconds across a minute on the clock: from and to.
+        let m = down_notice_at(
+            "email",
+            short + 40_000,
+            short + 70_000,
+            0,
+            Language::En,
+            moscow,
+            short,
+        );
+        assert_eq!(
+            m.text,
+            "⚠️ Email was unreachable from 18:37 to 18:38 (30 s)."
         );
         let m = health_notice_at(
             "Камера окна 2",

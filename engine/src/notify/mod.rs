@@ -66,8 +66,11 @@ pub struct Notifier {
     config: RwLock<Arc<NotifyConfig>>,
     secrets: Box<dyn SecretStore>,
     pairing: Mutex<Option<(String, Millis)>>,
-    /// Wakes the workers: new messages, changed settings.
+    /// Wakes the idle workers: new messages, changed settings.
     wake: tokio::sync::Notify,
+    /// Cuts a backoff short: changed settings (new messages do not: a channel that is down
+    /// would be tried on every rating).
+    changed: tokio::sync::Notify,
     health: Mutex<BTreeMap<Channel, Health>>,
     transports: Mutex<worker::Transports>,
     bot_username: Mutex<Option<String>>,
@@ -80,6 +83,7 @@ impl Notifier {
             secrets: secrets::open(data_dir),
             pairing: Mutex::default(),
             wake: tokio::sync::Notify::new(),
+            changed: tokio::sync::Notify::new(),
             health: Mutex::default(),
             transports: Mutex::default(),
             bot_username: Mutex::default(),
@@ -97,6 +101,12 @@ impl Notifier {
     /// Tells the workers to look at the outbox now.
     pub fn wake(&self) {
         self.wake.notify_waiters();
+    }
+
+    /// Settings or secrets changed: a channel waiting out its backoff tries again now.
+    fn reconfigured(&self) {
+        self.changed.notify_waiters();
+        self.wake();
     }
 
     /// A new one-time code for subscribing a Telegram chat.
@@ -158,6 +168,12 @@ impl Notifier {
                 }
             }
         }
+    }
+
+    /// Since when a channel is down, if it is.
+    fn down_since(&self, channel: Channel) -> Option<Millis> {
+        let all = self.health.lock().expect("health lock");
+        all.get(&channel).and_then(|h| h.down_since)
     }
 
     /// Clears a channel's outage, returning since when it was down.
@@ -274,7 +290,7 @@ impl Engine {
             .lock()
             .expect("transports lock")
             .clear();
-        self.notify.wake();
+        self.notify.reconfigured();
         Ok(self.notify.config())
     }
 
@@ -328,7 +344,7 @@ impl Engine {
             .lock()
             .expect("transports lock")
             .clear();
-        self.notify.wake();
+        self.notify.reconfigured();
         Ok(())
     }
 

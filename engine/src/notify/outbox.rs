@@ -109,17 +109,21 @@ pub fn head(conn: &Connection, channel: Channel) -> Result<Option<Item>> {
         .optional()?)
 }
 
-pub fn pending_count(conn: &Connection, channel: Channel) -> Result<i64> {
+/// The messages waiting for one recipient, notices about the channel itself left out.
+pub fn held_for(conn: &Connection, channel: Channel, target: &str) -> Result<u64> {
     Ok(conn.query_row(
-        "SELECT count(*) FROM outbox WHERE state = 'pending' AND channel = ?1",
-        [channel.as_str()],
-        |r| r.get(0),
-    )?)
+        "SELECT count(*) FROM outbox
+         WHERE state = 'pending' AND channel = ?1 AND target = ?2 AND priority > 0",
+        (channel.as_str(), target),
+        |r| r.get::<_, i64>(0),
+    )? as u64)
 }
 
+/// Sent: the error of an earlier try is no longer current, so it goes.
 pub fn mark_sent(conn: &Connection, id: i64, now: Millis, remote_ref: Option<&str>) -> Result<()> {
     conn.execute(
-        "UPDATE outbox SET state = 'sent', sent_at = ?2, remote_ref = ?3, attempts = attempts + 1
+        "UPDATE outbox SET state = 'sent', sent_at = ?2, remote_ref = ?3, attempts = attempts + 1,
+                last_error = NULL
          WHERE id = ?1 AND state = 'pending'",
         (id, now, remote_ref),
     )?;
@@ -242,6 +246,17 @@ pub fn counts(conn: &Connection, channel: Channel) -> Result<Counts> {
         pending: count("pending")?,
         failed: count("failed")?,
     })
+}
+
+/// Whether a message that may still be sent (waiting, or failed and retriable) carries the
+/// file of this name.
+pub fn file_needed(conn: &Connection, file_name: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE state IN ('pending', 'failed')
+                        AND instr(body, ?1) > 0)",
+        [file_name],
+        |r| r.get(0),
+    )?)
 }
 
 /// Forgets sent messages older than `before` (their record has served); failed ones stay.

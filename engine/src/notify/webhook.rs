@@ -28,18 +28,20 @@ impl Default for Webhook {
 }
 
 impl Transport for Webhook {
-    /// `target` is the URL; `msg.text` the JSON body.
+    /// `target` is the URL; `msg.text` the JSON body. Its `id` goes as `Idempotency-Key` too:
+    /// a delivery whose answer was lost is sent again, and the receiver can tell.
     async fn send(&self, target: &str, msg: &Outgoing) -> Result<Sent, SendError> {
-        let reply = self
+        let mut request = self
             .http
             .post(target)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(msg.text.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                SendError::Down(format!("the webhook is unreachable: {}", e.without_url()))
-            })?;
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        let body: Option<serde_json::Value> = serde_json::from_str(&msg.text).ok();
+        if let Some(key) = body.as_ref().and_then(|b| b["id"].as_str()) {
+            request = request.header("Idempotency-Key", key);
+        }
+        let reply = request.body(msg.text.clone()).send().await.map_err(|e| {
+            SendError::Down(format!("the webhook is unreachable: {}", e.without_url()))
+        })?;
         let status = reply.status();
         if status.is_success() {
             return Ok(Sent::default());

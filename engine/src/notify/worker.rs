@@ -21,6 +21,8 @@ use crate::time::{Millis, Span, now_ms};
 
 /// How long an alert waits for its photo before it goes without.
 const PHOTO_WAIT_MS: Millis = 8_000;
+/// A send with no answer by then counts as failed for now, and is tried again.
+const SEND_LIMIT: Duration = Duration::from_secs(90);
 /// Sent messages are kept this long as a record, then forgotten.
 const KEEP_SENT_MS: Millis = 30 * 24 * 3_600_000;
 
@@ -110,9 +112,139 @@ impl Engine {
     }
 }
 
-/// Waits for a wake-up or `d`, whichever comes first.
+/// Waits `d`, or less if the settings change; new messages do not cut it short, so a channel
+/// that is down is tried at its own pace, not on every rating.
 async fn nap(engine: &Engine, d: Duration) {
-    let _ = tokio::time::timeout(d, engine.notify.wake.notified()).await;
+    let _ = tokio::time::timeout(d, engine.notify.changed.notified()).await;
+}
+
+/// What a try of the "was away" notice came to.
+enum Told {
+    /// Nobody to tell (no usual recipient, or the webhook): the head is tried instead.
+    Nobody,
+    /// The channel took it (or answered refusing that one recipient): the outage is over.
+    Back,
+    Failed(SendError),
+}
+
+/// While a channel is down, each try is the notice that it was away, to its first usual
+/// recipient, composed then: when one goes through, the outage is over, the notice is ahead of
+/// everything held, and its count is what follows it. The other recipients get theirs queued
+/// ahead of their backlog.
+async fn tell_back(
+    engine: &Arc<Engine>,
+    channel: Channel,
+    tx: &Tx,
+    since: Millis,
+    last_sent: &mut HashMap<String, Instant>,
+) -> Told {
+    if channel == Channel::Webhook {
+        return Told::Nobody;
+    }
+    let cfg = engine.notify.config();
+    let c2 = cfg.clone();
+    let first = engine
+        .reads
+        .read(move |c| {
+            let targets = alerts::targets(c, &c2, &[channel], false)?;
+            let Some((_, target)) = targets.into_iter().next() else {
+                return Ok(None);
+            };
+            let held = outbox::held_for(c, channel, &target)?;
+            Ok(Some((target, held)))
+        })
+        .await;
+    let (target, held) = match first {
+        Ok(Some(t)) => t,
+        Ok(None) => return Told::Nobody,
+        Err(e) => {
+            tracing::warn!(%e, "cannot read the outbox");
+            return Told::Nobody;
+        }
+    };
+    let words = engine.notify.words(&engine.settings());
+    let now = now_ms();
+    let msg = digest::down_notice(channel.as_str(), since, now, held, words.lang, words.tz);
+    let outcome = match tokio::time::timeout(SEND_LIMIT, tx.send(&target, &msg)).await {
+        Ok(r) => r,
+        Err(_) => Err(SendError::Down("no answer in 90 s".into())),
+    };
+    let refused = match outcome {
+        Ok(_) => None,
+        Err(SendError::Rejected(why)) => Some(why),
+        Err(e) => return Told::Failed(e),
+    };
+    last_sent.insert(target.clone(), Instant::now());
+    engine.notify.recovered(channel, now_ms());
+    let r = engine
+        .writer
+        .write(move |ctx| {
+            for (ch, to) in alerts::targets(ctx.conn, &cfg, &[channel], false)? {
+                let first = to == target;
+                let held = if first {
+                    held
+                } else {
+                    outbox::held_for(ctx.conn, ch, &to)?
+                };
+                let msg = digest::down_notice(ch.as_str(), since, now, held, words.lang, words.tz);
+                let ids = outbox::enqueue(
+                    ctx.conn,
+                    ctx.now,
+                    &NewItem {
+                        channel: ch,
+                        target: &to,
+                        kind: Kind::Notice,
+                        alert_id: None,
+                        photo_of: None,
+                        priority: 0,
+                    },
+                    msg,
+                )?;
+                if first {
+                    // Already gone: kept as a record.
+                    for id in ids {
+                        match &refused {
+                            None => outbox::mark_sent(ctx.conn, id, ctx.now, None)?,
+                            Some(why) => outbox::mark_failed(ctx.conn, id, ctx.now, why)?,
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(e) = r {
+        tracing::warn!(%e, "cannot record the notice that a channel is back");
+    }
+    Told::Back
+}
+
+/// The files under `<data>/outbox/` (report charts) a sent message carried, once no message
+/// that may still be sent needs them.
+async fn remove_spent_files(engine: &Engine, body: &Outgoing) {
+    let dir = engine.data_dir.join("outbox");
+    for a in &body.attachments {
+        if a.path.parent() != Some(dir.as_path()) {
+            continue;
+        }
+        let Some(name) = a.path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let n2 = name.clone();
+        match engine
+            .reads
+            .read(move |c| outbox::file_needed(c, &n2))
+            .await
+        {
+            Ok(false) => {
+                if let Err(e) = std::fs::remove_file(&a.path) {
+                    tracing::warn!(%e, file = %name, "cannot remove a sent message's file");
+                }
+            }
+            Ok(true) => {}
+            Err(e) => tracing::warn!(%e, "cannot read the outbox"),
+        }
+    }
 }
 
 enum Photo {
@@ -176,6 +308,28 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                 continue;
             }
         };
+        if let Some(since) = engine.notify.down_since(channel) {
+            match tell_back(&engine, channel, &tx, since, &mut last_sent).await {
+                Told::Nobody => {}
+                Told::Back => {
+                    backoff = Duration::from_secs(1);
+                    continue;
+                }
+                Told::Failed(SendError::RetryAfter(wait)) => {
+                    tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
+                    continue;
+                }
+                Told::Failed(e) => {
+                    tracing::info!(channel = channel.as_str(), %e, "channel still down");
+                    engine
+                        .notify
+                        .set_health(channel, Some(e.to_string()), now_ms());
+                    nap(&engine, backoff).await;
+                    backoff = next_backoff(&engine, backoff);
+                    continue;
+                }
+            }
+        }
         if let Some(rating_id) = item.photo_of {
             let e2 = engine.clone();
             match engine
@@ -205,9 +359,7 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
             }
         }
         let outcome =
-            match tokio::time::timeout(Duration::from_secs(90), tx.send(&item.target, &item.body))
-                .await
-            {
+            match tokio::time::timeout(SEND_LIMIT, tx.send(&item.target, &item.body)).await {
                 Ok(r) => r,
                 Err(_) => Err(SendError::Down("no answer in 90 s".into())),
             };
@@ -216,53 +368,24 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
             Ok(sent) => {
                 last_sent.insert(item.target.clone(), Instant::now());
                 backoff = Duration::from_secs(1);
+                // Back with nobody to tell (see `tell_back`).
+                engine.notify.recovered(channel, now);
                 let (id, remote) = (item.id, sent.remote_ref);
-                let down_since = engine.notify.recovered(channel, now);
-                let words = engine.notify.words(&engine.settings());
-                let cfg = engine.notify.config();
                 let r = engine
                     .writer
                     .write(move |ctx| {
                         outbox::mark_sent(ctx.conn, id, ctx.now, remote.as_deref())?;
-                        if let Some(since) = down_since
-                            && channel != Channel::Webhook
-                        {
-                            // One message says how long the channel was away; it jumps the
-                            // backlog that follows it.
-                            let held = outbox::pending_count(ctx.conn, channel)? as u64 + 1;
-                            let msg = digest::down_notice(
-                                channel.as_str(),
-                                since,
-                                ctx.now,
-                                held,
-                                words.lang,
-                                words.tz,
-                            );
-                            for (ch, target) in alerts::targets(ctx.conn, &cfg, &[channel], false)?
-                            {
-                                outbox::enqueue(
-                                    ctx.conn,
-                                    ctx.now,
-                                    &NewItem {
-                                        channel: ch,
-                                        target: &target,
-                                        kind: Kind::Notice,
-                                        alert_id: None,
-                                        photo_of: None,
-                                        priority: 0,
-                                    },
-                                    msg.clone(),
-                                )?;
-                            }
-                        }
                         ctx.emit("outbox", &serde_json::json!({ "id": id, "state": "sent" }));
                         Ok(())
                     })
                     .await;
-                if let Err(e) = r {
-                    // Sent but not marked: it would go twice after a restart; say so.
-                    tracing::error!(%e, id, "a sent message could not be marked as sent");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                match r {
+                    Ok(()) => remove_spent_files(&engine, &item.body).await,
+                    Err(e) => {
+                        // Sent but not marked: it would go twice after a restart; say so.
+                        tracing::error!(%e, id, "a sent message could not be marked as sent");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
                 }
             }
             Err(SendError::Rejected(why)) => {
@@ -284,19 +407,25 @@ pub(super) async fn run(engine: Arc<Engine>, channel: Channel) {
                 tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
             }
             Err(SendError::Down(why)) => {
-                tracing::info!(channel = channel.as_str(), %why, attempts = item.attempts + 1, "channel down; the message waits");
                 engine.notify.set_health(channel, Some(why.clone()), now);
-                let id = item.id;
+                let (id, error) = (item.id, why.clone());
                 let _ = engine
                     .writer
-                    .write(move |ctx| outbox::mark_attempt(ctx.conn, id, &why))
+                    .write(move |ctx| outbox::mark_attempt(ctx.conn, id, &error))
                     .await;
+                // Logged once recorded, so what the log says the console (and diagnostics) show.
+                tracing::info!(channel = channel.as_str(), %why, attempts = item.attempts + 1, "channel down; the message waits");
                 nap(&engine, backoff).await;
-                let max = Duration::from_secs(u64::from(engine.notify.config().retry_max_secs));
-                backoff = (backoff * 2).min(max);
+                backoff = next_backoff(&engine, backoff);
             }
         }
     }
+}
+
+/// 1, 2, 4 … s, up to `retry_max_secs`.
+fn next_backoff(engine: &Engine, backoff: Duration) -> Duration {
+    let max = Duration::from_secs(u64::from(engine.notify.config().retry_max_secs));
+    (backoff * 2).min(max)
 }
 
 /// The clock: due reports, due escalations, and forgetting old sent messages.
@@ -361,6 +490,16 @@ pub(super) async fn reports_due(engine: &Engine, now: Millis) -> Result<usize> {
         if done {
             continue;
         }
+        let (channels, c2) = (rule.channels.clone(), cfg.clone());
+        let nobody = engine
+            .reads
+            .read(move |c| Ok(alerts::targets(c, &c2, &channels, false)?.is_empty()))
+            .await?;
+        if nobody {
+            // Nobody to send to yet (a chat not paired, a channel off): nothing is drawn; the
+            // next tick looks again, within the catch-up window.
+            continue;
+        }
         let levels = s.scale;
         let link = engine.notify.words(&s);
         let (report, negatives) = engine
@@ -385,11 +524,12 @@ pub(super) async fn reports_due(engine: &Engine, now: Millis) -> Result<usize> {
             Condition::Any => report.totals.count + report.totals.flagged > 0,
             Condition::Negative => !negatives.is_empty(),
         };
+        let dir = engine.data_dir.join("outbox");
+        let chart = dir.join(crate::evidence::media::new_file_name("png"));
         let msg = if send {
-            let dir = engine.data_dir.join("outbox");
             std::fs::create_dir_all(&dir)
                 .map_err(|e| crate::Error::io(format!("cannot create {}", dir.display()), e))?;
-            let chart = dir.join(crate::evidence::media::new_file_name("png"));
+            let chart = chart.clone();
             let (clinic, lang) = (s.clinic_name.clone(), s.language);
             let m = tokio::task::spawn_blocking(move || {
                 digest::report(
@@ -413,8 +553,7 @@ pub(super) async fn reports_due(engine: &Engine, now: Millis) -> Result<usize> {
                     None => Vec::new(),
                 };
                 if msg.is_some() && targets.is_empty() {
-                    // Nobody to send to yet (a chat not paired, a channel off): try again on
-                    // the next tick, within the catch-up window.
+                    // The last recipient went since the look above: as with none.
                     return Ok(0);
                 }
                 let outcome = if targets.is_empty() { "skipped" } else { "queued" };
@@ -445,6 +584,10 @@ pub(super) async fn reports_due(engine: &Engine, now: Millis) -> Result<usize> {
                 Ok(targets.len())
             })
             .await?;
+        if n == 0 {
+            // Drawn for nobody (or the period was handled meanwhile).
+            let _ = std::fs::remove_file(&chart);
+        }
         queued += n;
     }
     if queued > 0 {

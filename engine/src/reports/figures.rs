@@ -1,8 +1,8 @@
 //! The report over a period: per registrar, per desk, per hour of the week, per day, with the
 //! change against the previous period of the same length. Read from the hourly roll-ups (see
-//! migrations/0005_reports.sql), so a year costs thousands of rows, not millions. Hours and days
-//! are the clinic's local ones (DST included); buckets are whole UTC hours, exact for every zone
-//! with a whole-hour offset.
+//! migrations/0005_reports.sql), so a year costs thousands of rows, not millions; a part of an
+//! hour at either end of the period is read from the ratings, so every period is exact. Hours and
+//! days are the clinic's local ones (DST included).
 
 use std::collections::BTreeMap;
 
@@ -131,32 +131,56 @@ struct Row {
 }
 
 fn rows(conn: &Connection, span: Span, f: Filter, levels: u8) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(
+    // Whole hours from the roll-ups; a part of an hour at either end (a report closing at
+    // 20:30, a zone with a half-hour offset) from the ratings themselves, so the period is exact.
+    let first = span.from.div_euclid(HOUR) + i64::from(span.from.rem_euclid(HOUR) != 0);
+    let last = span.to.div_euclid(HOUR).max(first);
+    let mut out = Vec::new();
+    let mut read = |sql: &str, from: i64, to: i64| -> Result<()> {
+        if from >= to {
+            return Ok(());
+        }
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params![from, to, f.registrar_id, f.desk_id],
+            |r| {
+                let score: u8 = r.get(3)?;
+                let scale: u8 = r.get(4)?;
+                Ok(Row {
+                    hour: r.get(0)?,
+                    desk: r.get(1)?,
+                    registrar: r.get(2)?,
+                    level: usize::from(normalize(score, scale, levels)) - 1,
+                    state: r.get(5)?,
+                    n: r.get::<_, i64>(6)? as u64,
+                })
+            },
+        )?;
+        for row in rows {
+            out.push(row?);
+        }
+        Ok(())
+    };
+    read(
         "SELECT hour, desk_id, registrar_id, score, scale, state, SUM(n) FROM rating_hourly
          WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR registrar_id = ?3) AND (?4 IS NULL OR desk_id = ?4)
          GROUP BY hour, desk_id, registrar_id, score, scale, state HAVING SUM(n) > 0",
+        first,
+        last,
     )?;
-    let rows = stmt.query_map(
-        rusqlite::params![
-            span.from.div_euclid(HOUR),
-            (span.to + HOUR - 1).div_euclid(HOUR),
-            f.registrar_id,
-            f.desk_id
-        ],
-        |r| {
-            let score: u8 = r.get(3)?;
-            let scale: u8 = r.get(4)?;
-            Ok(Row {
-                hour: r.get(0)?,
-                desk: r.get(1)?,
-                registrar: r.get(2)?,
-                level: usize::from(normalize(score, scale, levels)) - 1,
-                state: r.get(5)?,
-                n: r.get::<_, i64>(6)? as u64,
-            })
-        },
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    // As the roll-ups' triggers count them (migrations/0005_reports.sql).
+    let raw = "SELECT r.at / 3600000, r.desk_id, COALESCE(r.registrar_id, 0), r.score, r.scale,
+            CASE WHEN EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id) THEN 'annulled'
+                 WHEN EXISTS (SELECT 1 FROM rating_flags g WHERE g.rating_id = r.id) THEN 'flagged'
+                 ELSE 'ok' END,
+            COUNT(*)
+         FROM ratings r
+         WHERE r.at >= ?1 AND r.at < ?2
+           AND (?3 IS NULL OR COALESCE(r.registrar_id, 0) = ?3) AND (?4 IS NULL OR r.desk_id = ?4)
+         GROUP BY 1, 2, 3, 4, 5, 6";
+    read(raw, span.from, (first * HOUR).min(span.to))?;
+    read(raw, (last * HOUR).max(span.from), span.to)?;
+    Ok(out)
 }
 
 fn names(conn: &Connection, table: &str) -> Result<BTreeMap<i64, String>> {
