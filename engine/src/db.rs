@@ -45,6 +45,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "health",
         include_str!("../../migrations/0007_health.sql"),
     ),
+    (
+        8,
+        "supervisors",
+        include_str!("../../migrations/0008_supervisors.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::console::Peer;
 use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
 use crate::contests::{self, Contest, LowRating};
 use crate::error::Error;
@@ -99,11 +100,12 @@ pub async fn tap(
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn checkin(
     State(e): State<AppState>,
+    peer: Peer,
     Id(desk_id): Id,
     ApiJson(body): ApiJson<CheckinBody>,
 ) -> ApiResult<(StatusCode, Json<SessionStarted>)> {
     let registrar_id = body.registrar_id;
-    e.check_registrar_pin(registrar_id, body.pin)
+    e.check_registrar_pin(registrar_id, body.pin, peer.ip())
         .await
         .map_err(|err| match err {
             Error::NotFound { .. } => Error::invalid(
@@ -125,6 +127,7 @@ pub async fn checkin(
               (status = 409, description = "Nobody works at the desk", body = ErrorBody)))]
 pub async fn checkout(
     State(e): State<AppState>,
+    peer: Peer,
     Id(desk_id): Id,
     ApiJson(body): ApiJson<PinBody>,
 ) -> ApiResult<Json<SessionChange>> {
@@ -133,7 +136,7 @@ pub async fn checkout(
         return Err(Error::Conflict(format!("no session is open at desk {desk_id}")).into());
     };
     let registrar_id = open.registrar_id;
-    e.check_registrar_pin(registrar_id, body.pin).await?;
+    e.check_registrar_pin(registrar_id, body.pin, peer.ip()).await?;
     let ended = e
         .writer
         .write(move |ctx| {
@@ -158,12 +161,13 @@ pub async fn checkout(
               (status = 409, description = "Annulled, already contested, or nobody to contest it", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn contest(
     State(e): State<AppState>,
+    peer: Peer,
     Id(rating_id): Id,
     ApiJson(body): ApiJson<ContestBody>,
 ) -> ApiResult<(StatusCode, Json<Contest>)> {
     let rating = e.reads.read(move |c| ratings::get(c, rating_id)).await?;
     if let Some(registrar_id) = rating.registrar_id {
-        e.check_registrar_pin(registrar_id, body.pin).await?;
+        e.check_registrar_pin(registrar_id, body.pin, peer.ip()).await?;
     }
     let comment = body.comment;
     let c = e
