@@ -654,7 +654,13 @@ mod tests {
         let held: Vec<_> = (0..64).map(|_| g.reserve("pin:2", lan(7), 1000)).collect();
         assert_eq!(held.iter().filter(|r| r.is_ok()).count(), 5);
         for r in &held[5..] {
-            assert!(matches!(r, Err(Error::TooSoon { retry_after_secs: 1, .. })));
+            assert!(matches!(
+                r,
+                Err(Error::TooSoon {
+                    retry_after_secs: 1,
+                    ..
+                })
+            ));
         }
     }
 
@@ -679,8 +685,14 @@ mod tests {
         for i in 0..16 {
             let _ = g.reserve("pin:3", lan(1), i * 15 * 60 * 1000).unwrap();
         }
-        let err = g.reserve("pin:3", lan(1), 15 * 15 * 60 * 1000).err().unwrap();
-        assert_eq!(err.to_string(), "too many wrong attempts: try again in 15 min");
+        let err = g
+            .reserve("pin:3", lan(1), 15 * 15 * 60 * 1000)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "too many wrong attempts: try again in 15 min"
+        );
     }
 
     #[test]
@@ -774,7 +786,10 @@ mod tests {
             r.await.unwrap().unwrap();
         }
         assert_eq!(reception.await.unwrap().unwrap(), 42);
-        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), ARGON_AT_ONCE);
+        assert_eq!(
+            most.load(std::sync::atomic::Ordering::SeqCst),
+            ARGON_AT_ONCE
+        );
     }
 
     #[tokio::test]
@@ -782,7 +797,13 @@ mod tests {
         let g = Guard::default();
         let hash = hash_secret("верно");
         let err = g
-            .check("console:x", RECEPTION, None, "верно".into(), "wrong name or password")
+            .check(
+                "console:x",
+                RECEPTION,
+                None,
+                "верно".into(),
+                "wrong name or password",
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Forbidden(_)), "{err}");
@@ -796,7 +817,10 @@ mod tests {
         let g = Guard::default();
         let t = g.open_session(&anna(), 0);
         let who = g.session(&t, CONSOLE_IDLE_MS - 1).unwrap();
-        assert_eq!((who.id, who.name.as_str(), who.actor), (1, "Анна", "console:Анна"));
+        assert_eq!(
+            (who.id, who.name.as_str(), who.actor),
+            (1, "Анна", "console:Анна")
+        );
         assert!(
             g.session(&t, 2 * CONSOLE_IDLE_MS - 2).is_some(),
             "use keeps it alive"

@@ -154,7 +154,13 @@ impl Engine {
             return Err(Error::invalid("pin", "this registrar's PIN is needed"));
         };
         self.guard
-            .check(&format!("pin:{registrar_id}"), from, Some(hash), pin, "wrong PIN")
+            .check(
+                &format!("pin:{registrar_id}"),
+                from,
+                Some(hash),
+                pin,
+                "wrong PIN",
+            )
             .await
     }
 

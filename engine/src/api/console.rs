@@ -237,9 +237,8 @@ pub async fn set_password(
             )
             .into());
         }
-        let name = crate::roster::clean_name(
-            body.name.as_deref().unwrap_or(access::FIRST_SUPERVISOR),
-        )?;
+        let name =
+            crate::roster::clean_name(body.name.as_deref().unwrap_or(access::FIRST_SUPERVISOR))?;
         let actor = if with_token {
             "api"
         } else {

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
 use super::console::LoggedIn;
+use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
 use super::{Actor, AppState};
 use crate::access::ConsoleUser;
 use crate::error::Error;

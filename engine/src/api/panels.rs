@@ -136,7 +136,8 @@ pub async fn checkout(
         return Err(Error::Conflict(format!("no session is open at desk {desk_id}")).into());
     };
     let registrar_id = open.registrar_id;
-    e.check_registrar_pin(registrar_id, body.pin, peer.ip()).await?;
+    e.check_registrar_pin(registrar_id, body.pin, peer.ip())
+        .await?;
     let ended = e
         .writer
         .write(move |ctx| {
@@ -167,7 +168,8 @@ pub async fn contest(
 ) -> ApiResult<(StatusCode, Json<Contest>)> {
     let rating = e.reads.read(move |c| ratings::get(c, rating_id)).await?;
     if let Some(registrar_id) = rating.registrar_id {
-        e.check_registrar_pin(registrar_id, body.pin, peer.ip()).await?;
+        e.check_registrar_pin(registrar_id, body.pin, peer.ip())
+            .await?;
     }
     let comment = body.comment;
     let c = e
