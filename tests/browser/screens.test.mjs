@@ -97,6 +97,7 @@ test("desk panel, patient panel, display and console work together through the e
   // The supervisor sets the console password on this PC, logs in, and annuls the rating.
   const admin = await browser.newPage({ viewport });
   await admin.goto(`${otklik.base}/admin`);
+  await admin.locator('input[name="name"]').fill("Руководитель");
   await admin.locator('input[type="password"]').fill("регистратура");
   await admin.getByRole("button", { name: "Сохранить" }).click();
   const contest = admin.locator("[data-contest]");
@@ -182,6 +183,7 @@ test("the console sets a desk's input, shows its device state and the suspicious
   await otklik.api("POST", "/api/v1/ratings", { desk_id: desk.id, score: 3 });
   const page = await browser.newPage({ viewport });
   await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[name="name"]').fill("Руководитель");
   await page.locator('input[type="password"]').fill("регистратура");
   await page.getByRole("button", { name: "Войти" }).click();
   await page.locator("[data-flagged]", { hasText: "никого не было на смене" }).waitFor();
@@ -243,6 +245,7 @@ test("the console sets a desk's input, shows its device state and the suspicious
 test("the console's report shows the same figures as the API", async () => {
   const page = await browser.newPage({ viewport });
   await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[name="name"]').fill("Руководитель");
   await page.locator('input[type="password"]').fill("регистратура");
   await page.getByRole("button", { name: "Войти" }).click();
   const form = page.locator(".report-form");

@@ -125,6 +125,31 @@ export class ApiError extends Error {
   }
 }
 
+/** GET /api/v1/console (no token needed). */
+export interface ConsoleState {
+  /** Whether any supervisor is set up. */
+  password_set: boolean;
+  /** This is the reception PC and nobody is set up yet: it may set up the first supervisor. */
+  can_set_up: boolean;
+  /** The supervisor whose login came with the request, if it is live. */
+  logged_in_as: string | null;
+}
+
+/** POST /api/v1/console/login */
+export interface Login {
+  token: string;
+  idle_expiry_secs: number;
+  at: string;
+  name: string;
+}
+
+/** GET /api/v1/supervisors: the people who log into the console. */
+export interface Supervisor {
+  id: number;
+  name: string;
+  created_at: string;
+}
+
 /** The supervisor's console login, kept for this browser tab only. */
 export const consoleToken = {
   get: () => sessionStorage.getItem("otklik-console"),
