@@ -9,7 +9,7 @@ import { notifyCards } from "./notify";
 import { maintenanceCard } from "./maintenance";
 import { healthCard } from "./health";
 import { consoleSetup } from "./wizard";
-import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
+import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t, tooManyTries } from "./i18n";
 
 export async function mountAdmin(root: HTMLElement) {
   const main = h("main", { class: "admin" });
@@ -49,7 +49,8 @@ function gate(main: HTMLElement, state: ConsoleState) {
       consoleToken.set(login.token);
       openConsole(main, login.name);
     } catch (e) {
-      msg.textContent = e instanceof ApiError && e.code === "forbidden" ? `${tr.failed}${tr.wrongLogin}` : `${tr.failed}${e instanceof Error ? e.message : e}`;
+      msg.textContent =
+        e instanceof ApiError && e.code === "forbidden" ? `${tr.failed}${tr.wrongLogin}` : e instanceof ApiError && e.code === "too_soon" ? `${tr.failed}${tooManyTries(e.retryAfter)}` : `${tr.failed}${e instanceof Error ? e.message : e}`;
       msg.className = "status error";
     }
   });

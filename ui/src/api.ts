@@ -120,6 +120,8 @@ export class ApiError extends Error {
     message: string,
     /** The engine's stable error code: `too_soon`, `forbidden`, `invalid`, ... */
     public code = "",
+    /** Seconds to wait, from `Retry-After` (a 429 or 503). */
+    public retryAfter: number | null = null,
   ) {
     super(message);
   }
@@ -426,7 +428,9 @@ export async function refusal(resp: Response): Promise<FieldError> {
   } catch {
     // not JSON: keep the status line
   }
-  return new FieldError(resp.status, message, code, field);
+  const err = new FieldError(resp.status, message, code, field);
+  err.retryAfter = Number(resp.headers.get("Retry-After")) || null;
+  return err;
 }
 
 // The first run (ui/src/wizard.ts): the setup status, live device tests, demo data, the settings file.

@@ -91,6 +91,9 @@ const ru = {
   upheld: "Оставлена в силе",
   annulled: "Аннулирована",
   wrongPin: "Неверный PIN-код",
+  tooManyTries: "слишком много неверных попыток: попробуйте снова через {wait}",
+  seconds: "{n} с",
+  minutes: "{n} мин",
   back: "Назад",
   // Admin console
   password: "Пароль",
@@ -473,6 +476,9 @@ const en: Dict = {
   upheld: "Upheld",
   annulled: "Annulled",
   wrongPin: "Wrong PIN",
+  tooManyTries: "too many wrong attempts: try again in {wait}",
+  seconds: "{n} s",
+  minutes: "{n} min",
   back: "Back",
   password: "Password",
   login: "Log in",
@@ -849,6 +855,9 @@ const es: Dict = {
   upheld: "Confirmada",
   annulled: "Anulada",
   wrongPin: "PIN incorrecto",
+  tooManyTries: "demasiados intentos incorrectos: inténtelo de nuevo en {wait}",
+  seconds: "{n} s",
+  minutes: "{n} min",
   back: "Volver",
   password: "Contraseña",
   login: "Entrar",
@@ -1196,4 +1205,12 @@ export function initials(name: string): string {
     .filter(Boolean)
     .map((w) => `${[...w][0]!.toUpperCase()}.`)
     .join(" ");
+}
+
+/** "Too many wrong attempts: try again in …", from the refusal's `Retry-After`. */
+export function tooManyTries(retryAfter: number | null): string {
+  const tr = t();
+  const secs = retryAfter ?? 1;
+  const wait = secs < 120 ? tr.seconds.replace("{n}", String(secs)) : tr.minutes.replace("{n}", String(Math.ceil(secs / 60)));
+  return tr.tooManyTries.replace("{wait}", wait);
 }
