@@ -108,6 +108,16 @@ test("desk panel, patient panel, display and console work together through the e
   await contest.locator('[data-decision="annul"]').click();
   await admin.locator(".card", { hasText: "Нет оспоренных оценок" }).waitFor();
 
+  // The console names who is logged in; its Supervisors card adds a person of their own.
+  assert.equal(await admin.locator('[data-testid="logged-in-as"]').textContent(), "Вы вошли как Руководитель");
+  const supervisors = admin.locator('[data-card="supervisors"]');
+  await supervisors.locator('input[name="supervisor-name"]').fill("Анна Петровна");
+  await supervisors.locator('input[name="supervisor-password"]').fill("анна-1234");
+  await supervisors.getByRole("button", { name: "Добавить" }).click();
+  await supervisors.locator("tr[data-supervisor]", { hasText: "Анна Петровна" }).waitFor();
+  const people = await otklik.api("GET", "/api/v1/supervisors");
+  assert.deepEqual(people.map((p) => p.name), ["Руководитель", "Анна Петровна"]);
+
   // Annulled: kept and marked at the desk, and out of the ranking on the display.
   await deskPage.locator(".lows .contest.annulled").waitFor({ timeout: 5000 });
   await display.waitForFunction((id) => document.querySelector(`tr[data-registrar="${id}"] .count`)?.textContent === "1", anna.id, { timeout: 5000 });
