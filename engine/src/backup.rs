@@ -860,7 +860,7 @@ pub async fn run_schedule(engine: Arc<Engine>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // A change of the settings is looked at at once, not at the next minute.
-    let mut events = engine.events.subscribe(None).rx;
+    let mut events = engine.events.subscribe(None, false).rx;
     let mut pruned: Option<(Millis, u32)> = None;
     loop {
         tokio::select! {

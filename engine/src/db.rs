@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0007_health.sql"),
     ),
     (
+        8,
+        "supervisors",
+        include_str!("../../migrations/0008_supervisors.sql"),
+    ),
+    (
         9,
         "panels",
         include_str!("../../migrations/0009_panels.sql"),

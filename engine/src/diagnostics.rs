@@ -39,7 +39,7 @@ impl std::fmt::Debug for Secret {
 }
 
 /// Every secret the engine knows: the API token, the bot token, the SMTP password, each
-/// stored secret (camera passwords, the console password's hash) and registrars' PIN hashes.
+/// stored secret (camera passwords), registrars' PIN hashes and supervisors' password hashes.
 /// Blocking: reads the secret store and the database.
 pub fn named_secrets(engine: &Engine) -> Vec<Secret> {
     let mut out = Vec::new();
@@ -70,7 +70,6 @@ pub fn named_secrets(engine: &Engine) -> Vec<Secret> {
         for (key, value) in stored(&conn).unwrap_or_default() {
             let what = match key.split_once(':') {
                 Some(("camera_password", desk)) => format!("the camera password of desk {desk}"),
-                _ if key.contains("console") => "the console password's hash".to_string(),
                 _ => format!("the stored secret `{key}`"),
             };
             add(what, Some(value));
@@ -83,6 +82,14 @@ pub fn named_secrets(engine: &Engine) -> Vec<Secret> {
         };
         for (id, hash) in pins(&conn).unwrap_or_default() {
             add(format!("the PIN hash of registrar {id}"), Some(hash));
+        }
+        let supervisors = |c: &Connection| -> rusqlite::Result<Vec<(i64, String)>> {
+            let mut stmt = c.prepare("SELECT id, password_hash FROM supervisors")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        };
+        for (id, hash) in supervisors(&conn).unwrap_or_default() {
+            add(format!("the password hash of supervisor {id}"), Some(hash));
         }
     }
     out
@@ -211,10 +218,7 @@ fn settings_json(engine: &Engine, conn: &Connection) -> Value {
         })
         .map(|e| e.desk_id)
         .collect();
-    let console_password = crate::access::console_password_hash(conn)
-        .ok()
-        .flatten()
-        .is_some();
+    let supervisors = crate::access::supervisors(conn).map_or(0, |s| s.len());
     let mut v = json!({
         "settings": to_value(&engine.settings()),
         "notify": to_value(&*engine.notify.config()),
@@ -224,7 +228,7 @@ fn settings_json(engine: &Engine, conn: &Connection) -> Value {
             "where": store.place(),
             "telegram_token_set": set(TELEGRAM_TOKEN),
             "smtp_password_set": set(SMTP_PASSWORD),
-            "console_password_set": console_password,
+            "supervisors": supervisors,
             "camera_passwords_for_desks": camera_passwords,
         },
         "backups": {

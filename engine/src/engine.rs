@@ -142,8 +142,14 @@ impl Engine {
         crate::token::matches(&self.token, given)
     }
 
-    /// Checks a registrar's PIN at the desk panel; a registrar without a PIN needs none.
-    pub async fn check_registrar_pin(&self, registrar_id: i64, pin: Option<String>) -> Result<()> {
+    /// Checks a registrar's PIN at the desk panel (braked per `from` and per registrar); a
+    /// registrar without a PIN needs none.
+    pub async fn check_registrar_pin(
+        &self,
+        registrar_id: i64,
+        pin: Option<String>,
+        from: std::net::IpAddr,
+    ) -> Result<()> {
         let hash = self
             .reads
             .read(move |c| access::registrar_pin_hash(c, registrar_id))
@@ -152,38 +158,15 @@ impl Engine {
         let Some(pin) = pin else {
             return Err(Error::invalid("pin", "this registrar's PIN is needed"));
         };
-        self.check_secret(&format!("pin:{registrar_id}"), hash, pin, "wrong PIN")
+        self.guard
+            .check(
+                &format!("pin:{registrar_id}"),
+                from,
+                Some(hash),
+                pin,
+                "wrong PIN",
+            )
             .await
-    }
-
-    /// Checks the console password; `Ok(false)` if none has been set yet.
-    pub async fn check_console_password(&self, password: String) -> Result<bool> {
-        let Some(hash) = self.reads.read(access::console_password_hash).await? else {
-            return Ok(false);
-        };
-        self.check_secret("console", hash, password, "wrong password")
-            .await?;
-        Ok(true)
-    }
-
-    async fn check_secret(
-        &self,
-        what: &str,
-        hash: String,
-        secret: String,
-        wrong: &str,
-    ) -> Result<()> {
-        self.guard.check_allowed(what, now_ms())?;
-        // argon2 takes tens of milliseconds by design: keep it off the async workers.
-        let ok = tokio::task::spawn_blocking(move || access::verify_secret(&hash, &secret))
-            .await
-            .unwrap_or(false);
-        self.guard.record(what, ok, now_ms());
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(wrong.to_string()))
-        }
     }
 
     /// Stores a rating from any source; its evidence (if the desk collects any) follows after

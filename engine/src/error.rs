@@ -34,6 +34,13 @@ pub enum Error {
         retry_after_secs: u64,
     },
 
+    /// Too busy to take this now (PIN and password checks queued up); not the caller's fault.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
+
     #[error(
         "the database at {path} has schema version {found}, newer than this Otklik knows \
          (up to {known}); install the newer Otklik that wrote it, or restore a backup"

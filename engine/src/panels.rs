@@ -157,10 +157,10 @@ impl Panels {
     pub fn take_code(
         &self,
         code: &str,
-        from: Option<std::net::IpAddr>,
+        ip: std::net::IpAddr,
         now: Millis,
     ) -> Result<(i64, Role, String)> {
-        if let Some(ip) = from {
+        {
             let mut wrong = self.wrong.lock().expect("panels lock");
             wrong.retain(|_, (_, last)| now - *last < CODE_PAUSE_MS * 10);
             if let Some((n, last)) = wrong.get(&ip)
@@ -181,9 +181,7 @@ impl Panels {
         let mut codes = self.codes.lock().expect("panels lock");
         match codes.remove(code.trim()) {
             Some(c) if c.expires > now => {
-                if let Some(ip) = from {
-                    self.wrong.lock().expect("panels lock").remove(&ip);
-                }
+                self.wrong.lock().expect("panels lock").remove(&ip);
                 Ok((c.desk_id, c.role, c.actor))
             }
             _ => Err(Error::Forbidden(
@@ -337,26 +335,29 @@ mod tests {
         let code = p.new_code(3, Role::Patient, "console", 0).code;
         let ip: std::net::IpAddr = "10.0.0.9".parse().unwrap();
         for i in 0..FREE_WRONG_CODES {
-            let err = p.take_code("000000x", Some(ip), i64::from(i)).unwrap_err();
+            let err = p.take_code("000000x", ip, i64::from(i)).unwrap_err();
             assert!(matches!(err, Error::Forbidden(_)), "{err}");
         }
         // Even the right code waits now: a guesser cannot tell a hit from the pause.
-        let err = p.take_code(&code, Some(ip), 10).unwrap_err();
+        let err = p.take_code(&code, ip, 10).unwrap_err();
         assert!(matches!(err, Error::TooSoon { .. }), "{err}");
         // Another device is not held up by this one.
         let other: std::net::IpAddr = "10.0.0.10".parse().unwrap();
         assert_eq!(
-            p.take_code(&code, Some(other), 11).unwrap(),
+            p.take_code(&code, other, 11).unwrap(),
             (3, Role::Patient, "console".to_string())
         );
-        assert!(p.take_code(&code, Some(other), 12).is_err(), "used once");
+        assert!(p.take_code(&code, other, 12).is_err(), "used once");
     }
 
     #[test]
     fn codes_expire() {
         let p = Panels::default();
         let code = p.new_code(1, Role::Registrar, "console", 0).code;
-        assert!(p.take_code(&code, None, CODE_MS).is_err());
+        assert!(
+            p.take_code(&code, "10.0.0.1".parse().unwrap(), CODE_MS)
+                .is_err()
+        );
     }
 
     #[test]

@@ -766,7 +766,7 @@ async fn no_secret_reaches_the_logs_or_the_diagnostics() {
         .call(
             Method::POST,
             "/api/v1/console/login",
-            Some(json!({ "password": console_password })),
+            Some(json!({ "name": "Руководитель", "password": console_password })),
         )
         .await;
     assert!(s.is_success(), "{login}");
@@ -819,12 +819,8 @@ async fn no_secret_reaches_the_logs_or_the_diagnostics() {
 
     let console_hash: String = {
         let c = rusqlite::Connection::open(dir.path().join("otklik.db")).unwrap();
-        c.query_row(
-            "SELECT value FROM secrets WHERE key LIKE '%console%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+        c.query_row("SELECT password_hash FROM supervisors", [], |r| r.get(0))
+            .unwrap()
     };
     let session = login["token"].as_str().unwrap().to_string();
     let secrets: Vec<(&str, &str)> = vec![

@@ -472,7 +472,7 @@ async fn bad_requests_are_refused_clearly_and_change_nothing() {
         case(
             post.clone(),
             "/api/v1/console/login",
-            r#"{"password": "1234"}"#,
+            r#"{"name": "Руководитель", "password": "1234"}"#,
             409,
             "no console password is set yet",
             None,

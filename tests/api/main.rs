@@ -4,6 +4,7 @@
 mod backup;
 mod bad_input;
 mod botapi;
+mod brake;
 mod channels;
 mod cli;
 mod common;

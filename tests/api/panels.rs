@@ -283,9 +283,16 @@ async fn a_contested_rating_is_annulled_by_the_supervisor_and_leaves_the_ranking
 async fn the_console_password_is_set_on_the_reception_pc_and_logs_supervisors_in() {
     let app = App::start().await;
     let (_, st) = app.get("/api/v1/console").await;
-    assert_eq!(st, json!({ "password_set": false, "can_set_up": true }));
+    assert_eq!(
+        st,
+        json!({ "password_set": false, "can_set_up": true, "logged_in_as": null })
+    );
     let (s, b) = app
-        .post_as(None, "/api/v1/console/login", json!({ "password": "1234" }))
+        .post_as(
+            None,
+            "/api/v1/console/login",
+            json!({ "name": "Руководитель", "password": "1234" }),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
 
@@ -300,7 +307,8 @@ async fn the_console_password_is_set_on_the_reception_pc_and_logs_supervisors_in
         (s, &b["field"]),
         (StatusCode::UNPROCESSABLE_ENTITY, &json!("password"))
     );
-    // From loopback (this test is the reception PC) the first password needs nothing else.
+    // From loopback (this test is the reception PC) the first password needs nothing else; it
+    // is the first supervisor's, named "Руководитель" unless a name is given.
     let (s, b) = app
         .post_as(
             None,
@@ -316,7 +324,7 @@ async fn the_console_password_is_set_on_the_reception_pc_and_logs_supervisors_in
         .post_as(
             None,
             "/api/v1/console/login",
-            json!({ "password": "wrong" }),
+            json!({ "name": "Руководитель", "password": "wrong" }),
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
@@ -324,13 +332,18 @@ async fn the_console_password_is_set_on_the_reception_pc_and_logs_supervisors_in
         .post_as(
             None,
             "/api/v1/console/login",
-            json!({ "password": "регистратура" }),
+            json!({ "name": " руководитель ", "password": "регистратура" }),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{login}");
+    assert_eq!(login["name"], "Руководитель", "the name in any case");
     let token = login["token"].as_str().unwrap().to_string();
+    let (_, st) = app
+        .send(app.http.get(app.url("/api/v1/console")).bearer_auth(&token))
+        .await;
+    assert_eq!(st["logged_in_as"], "Руководитель", "{st}");
 
-    // The console login works where the API token does, and is audited as the console.
+    // The console login works where the API token does, and is audited as its supervisor.
     let (s, r) = app
         .post_as(
             Some(&token),
@@ -340,9 +353,9 @@ async fn the_console_password_is_set_on_the_reception_pc_and_logs_supervisors_in
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     let (_, audit) = app.get("/api/v1/audit").await;
-    assert_eq!(audit[0]["actor"], "console", "{audit}");
+    assert_eq!(audit[0]["actor"], "console:Руководитель", "{audit}");
 
-    // Changing the password needs the current one and logs every console out.
+    // Changing the password needs the current one and logs that supervisor's consoles out.
     let (s, b) = app
         .post_as(
             Some(&token),
@@ -375,7 +388,7 @@ async fn the_console_password_is_set_on_the_reception_pc_and_logs_supervisors_in
         .post_as(
             None,
             "/api/v1/console/login",
-            json!({ "password": "новый-пароль" }),
+            json!({ "name": "Руководитель", "password": "новый-пароль" }),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);

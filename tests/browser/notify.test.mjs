@@ -47,6 +47,7 @@ test("the console sets up notifications and works alerts live", async () => {
   step("the supervisor sets the console password and opens the console");
   const page = await browser.newPage({ viewport });
   await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[name="name"]').fill("Старшая смены");
   await page.locator('input[type="password"]').fill("регистратура");
   await page.getByRole("button", { name: "Сохранить" }).click();
   const card = page.locator('[data-card="notify"]');
@@ -144,7 +145,6 @@ test("the console sets up notifications and works alerts live", async () => {
   const alertA = list.find((a) => a.rating_id === rA.id);
 
   step("taken and resolved with a cause in the browser");
-  await alerts.locator('input[name="me"]').fill("Старшая смены");
   await itemA.locator('[data-action="take"]').click();
   await active.locator(`li[data-alert="${alertA.id}"][data-state="taken"]`, { hasText: "взял(а) Старшая смены" }).waitFor();
   await active.locator(`li[data-alert="${alertA.id}"] [data-action="resolve"]`).click();

@@ -97,6 +97,7 @@ test("desk panel, patient panel, display and console work together through the e
   // The supervisor sets the console password on this PC, logs in, and annuls the rating.
   const admin = await browser.newPage({ viewport });
   await admin.goto(`${otklik.base}/admin`);
+  await admin.locator('input[name="name"]').fill("Руководитель");
   await admin.locator('input[type="password"]').fill("регистратура");
   await admin.getByRole("button", { name: "Сохранить" }).click();
   const contest = admin.locator("[data-contest]");
@@ -106,6 +107,16 @@ test("desk panel, patient panel, display and console work together through the e
   await admin.screenshot({ path: "output/admin.png" });
   await contest.locator('[data-decision="annul"]').click();
   await admin.locator(".card", { hasText: "Нет оспоренных оценок" }).waitFor();
+
+  // The console names who is logged in; its Supervisors card adds a person of their own.
+  assert.equal(await admin.locator('[data-testid="logged-in-as"]').textContent(), "Вы вошли как Руководитель");
+  const supervisors = admin.locator('[data-card="supervisors"]');
+  await supervisors.locator('input[name="supervisor-name"]').fill("Анна Петровна");
+  await supervisors.locator('input[name="supervisor-password"]').fill("анна-1234");
+  await supervisors.getByRole("button", { name: "Добавить" }).click();
+  await supervisors.locator("tr[data-supervisor]", { hasText: "Анна Петровна" }).waitFor();
+  const people = await otklik.api("GET", "/api/v1/supervisors");
+  assert.deepEqual(people.map((p) => p.name), ["Руководитель", "Анна Петровна"]);
 
   // Annulled: kept and marked at the desk, and out of the ranking on the display.
   await deskPage.locator(".lows .contest.annulled").waitFor({ timeout: 5000 });
@@ -182,6 +193,7 @@ test("the console sets a desk's input, shows its device state and the suspicious
   await otklik.api("POST", "/api/v1/ratings", { desk_id: desk.id, score: 3 });
   const page = await browser.newPage({ viewport });
   await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[name="name"]').fill("Руководитель");
   await page.locator('input[type="password"]').fill("регистратура");
   await page.getByRole("button", { name: "Войти" }).click();
   await page.locator("[data-flagged]", { hasText: "никого не было на смене" }).waitFor();
@@ -243,6 +255,7 @@ test("the console sets a desk's input, shows its device state and the suspicious
 test("the console's report shows the same figures as the API", async () => {
   const page = await browser.newPage({ viewport });
   await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[name="name"]').fill("Руководитель");
   await page.locator('input[type="password"]').fill("регистратура");
   await page.getByRole("button", { name: "Войти" }).click();
   const form = page.locator(".report-form");

@@ -40,6 +40,7 @@ async function next(page, to) {
 /** Sets the console password on a fresh installation and follows it to the wizard. */
 async function firstLogin(page, otklik) {
   await page.goto(`${otklik.base}/admin`);
+  await page.locator('input[name="name"]').fill("Руководитель");
   await page.locator('input[type="password"]').fill("регистратура");
   await page.getByRole("button", { name: "Сохранить" }).click();
   await page.waitForURL(`${otklik.base}/setup`);

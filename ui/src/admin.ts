@@ -1,7 +1,8 @@
 // The supervisor console: registrars and desks, who is where now, today's live counts, contested
-// ratings, and the settings. Guarded by the console password; its login lives in this tab only.
+// ratings, the supervisors, and the settings. Each supervisor logs in with their own name and
+// password; the login lives in this tab only.
 
-import { ApiError, consoleToken, getJson, Live, send, type ContestView, type Desk, type DeskEvidence, type DeskInput, type Media, mediaUrl, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings } from "./api";
+import { ApiError, consoleToken, getJson, Live, send, type ConsoleState, type ContestView, type Desk, type DeskEvidence, type DeskInput, type Media, mediaUrl, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings, type Supervisor, type Login } from "./api";
 import { h, levelBar } from "./dom";
 import { reportsCard } from "./reports";
 import { notifyCards } from "./notify";
@@ -9,32 +10,22 @@ import { maintenanceCard } from "./maintenance";
 import { healthCard } from "./health";
 import { consoleSetup } from "./wizard";
 import { panelsCard } from "./pairing";
-import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t } from "./i18n";
-
-interface ConsoleState {
-  password_set: boolean;
-  can_set_up: boolean;
-}
+import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t, tooManyTries } from "./i18n";
 
 export async function mountAdmin(root: HTMLElement) {
   const main = h("main", { class: "admin" });
   root.replaceChildren(main);
   const state = await getJson<ConsoleState>("/api/v1/console");
-  if (consoleToken.get()) {
-    try {
-      await getJson("/api/v1/contests");
-      return openConsole(main);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) consoleToken.set(null);
-    }
-  }
+  if (state.logged_in_as) return openConsole(main, state.logged_in_as);
+  consoleToken.set(null);
   gate(main, state);
 }
 
-/** The login, or the first password on the reception PC itself. */
+/** The login, or the first supervisor on the reception PC itself. */
 function gate(main: HTMLElement, state: ConsoleState) {
   const tr = t();
-  const password = h("input", { type: "password", autocomplete: "current-password", "aria-label": tr.password, placeholder: tr.password });
+  const name = h("input", { name: "name", autocomplete: "username", "aria-label": tr.yourName, placeholder: tr.yourName, maxlength: "100", required: "" });
+  const password = h("input", { type: "password", autocomplete: state.password_set ? "current-password" : "new-password", "aria-label": tr.password, placeholder: tr.password });
   const msg = h("p", { class: "status", role: "status" });
   const setUp = !state.password_set;
   if (setUp && !state.can_set_up) {
@@ -46,6 +37,7 @@ function gate(main: HTMLElement, state: ConsoleState) {
     { class: "login" },
     h("h1", {}, tr.admin),
     setUp ? h("p", {}, tr.setPassword) : null,
+    name,
     password,
     h("button", { type: "submit", class: "primary" }, setUp ? tr.save : tr.login),
     msg,
@@ -53,26 +45,28 @@ function gate(main: HTMLElement, state: ConsoleState) {
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      if (setUp) await send("POST", "/api/v1/console/password", { password: password.value });
-      const login = await send<{ token: string }>("POST", "/api/v1/console/login", { password: password.value });
+      if (setUp) await send("POST", "/api/v1/console/password", { name: name.value, password: password.value });
+      const login = await send<Login>("POST", "/api/v1/console/login", { name: name.value, password: password.value });
       consoleToken.set(login.token);
-      openConsole(main);
+      openConsole(main, login.name);
     } catch (e) {
-      msg.textContent = e instanceof ApiError && e.code === "forbidden" ? `${tr.failed}${tr.password}` : `${tr.failed}${e instanceof Error ? e.message : e}`;
+      msg.textContent =
+        e instanceof ApiError && e.code === "forbidden" ? `${tr.failed}${tr.wrongLogin}` : e instanceof ApiError && e.code === "too_soon" ? `${tr.failed}${tooManyTries(e.retryAfter)}` : `${tr.failed}${e instanceof Error ? e.message : e}`;
       msg.className = "status error";
     }
   });
   main.replaceChildren(form);
-  password.focus();
+  name.focus();
 }
 
-function openConsole(main: HTMLElement) {
+function openConsole(main: HTMLElement, me: string) {
   const tr = t();
   const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
   const today = h("section", { class: "card" });
   const desks = h("section", { class: "card" });
   const contests = h("section", { class: "card" });
   const people = h("section", { class: "card" });
+  const supervisorsCard = h("section", { class: "card", "data-card": "supervisors" });
   const settingsCard = h("section", { class: "card" });
   const inputsCard = h("section", { class: "card" });
   const flaggedCard = h("section", { class: "card" });
@@ -91,9 +85,9 @@ function openConsole(main: HTMLElement) {
     location.reload();
   });
   main.replaceChildren(
-    h("header", {}, h("h1", {}, tr.admin), logout),
+    h("header", {}, h("h1", {}, tr.admin), h("span", { class: "muted", "data-testid": "logged-in-as" }, tr.loggedInAs.replace("{name}", me)), logout),
     status,
-    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, inputsCard, evidenceCard, settingsCard, reportCard, alertsCard, outboxCard, healthCard(), notifyCard),
+    h("div", { class: "grid" }, today, desks, contests, flaggedCard, recentCard, people, supervisorsCard, inputsCard, evidenceCard, settingsCard, reportCard, alertsCard, outboxCard, healthCard(), notifyCard),
   );
   main.querySelector(".grid")?.append(maintenanceCard());
   const pairingCard = h("section", { class: "card", "data-card": "panels" });
@@ -194,6 +188,51 @@ function openConsole(main: HTMLElement) {
         }),
       ),
       add,
+    );
+  };
+
+  const drawSupervisors = async () => {
+    if (busy(supervisorsCard)) return;
+    const list = await getJson<Supervisor[]>("/api/v1/supervisors");
+    const rows = list.map((p) => {
+      const mine = p.name.toLowerCase() === me.toLowerCase();
+      const remove = h("button", { type: "button", class: "link", "data-action": "remove-supervisor" }, tr.removeSupervisor);
+      remove.addEventListener("click", () => {
+        if (confirm(tr.confirmRemoveSupervisor.replace("{name}", p.name))) void act(() => send("DELETE", `/api/v1/supervisors/${p.id}`).then(drawSupervisors));
+      });
+      return h("tr", { "data-supervisor": String(p.id) }, h("td", {}, p.name), h("td", { class: "muted" }, mine ? tr.you : ""), h("td", {}, mine || list.length < 2 ? null : remove));
+    });
+    const name = h("input", { name: "supervisor-name", placeholder: tr.supervisorName, "aria-label": tr.supervisorName, maxlength: "100" });
+    const first = h("input", { name: "supervisor-password", type: "password", autocomplete: "new-password", placeholder: tr.firstPassword, "aria-label": tr.firstPassword });
+    const add = h("form", { class: "inline", "data-form": "add-supervisor" }, name, first, h("button", { type: "submit" }, tr.add));
+    add.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void act(async () => {
+        await send("POST", "/api/v1/supervisors", { name: name.value, password: first.value });
+        (document.activeElement as HTMLElement | null)?.blur();
+        await drawSupervisors();
+      });
+    });
+    const current = h("input", { name: "current-password", type: "password", autocomplete: "current-password", placeholder: tr.currentPassword, "aria-label": tr.currentPassword });
+    const next = h("input", { name: "new-password", type: "password", autocomplete: "new-password", placeholder: tr.newPassword, "aria-label": tr.newPassword });
+    const change = h("form", { class: "inline", "data-form": "change-password" }, current, next, h("button", { type: "submit" }, tr.save));
+    change.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void act(async () => {
+        await send("POST", "/api/v1/console/password", { password: next.value, current: current.value });
+        // The change logs this console out: back to the login.
+        consoleToken.set(null);
+        alert(tr.passwordChanged);
+        location.reload();
+      });
+    });
+    supervisorsCard.replaceChildren(
+      h("h2", {}, tr.supervisors),
+      h("p", { class: "muted" }, tr.supervisorsHint),
+      h("table", {}, ...rows),
+      add,
+      h("h3", {}, tr.changeOwnPassword),
+      change,
     );
   };
 
@@ -462,6 +501,7 @@ function openConsole(main: HTMLElement) {
     if (what.has("flagged")) jobs.push(drawFlagged());
     if (what.has("evidence")) jobs.push(drawEvidence());
     if (what.has("recent")) jobs.push(drawRecent());
+    if (what.has("supervisors")) jobs.push(drawSupervisors());
     await Promise.all(jobs).catch((e) => {
       if (e instanceof ApiError && e.status === 401) {
         consoleToken.set(null);
@@ -469,7 +509,7 @@ function openConsole(main: HTMLElement) {
       }
     });
   };
-  const everything = () => new Set(["today", "desks", "people", "contests", "settings", "inputs", "flagged", "evidence", "recent"]);
+  const everything = () => new Set(["today", "desks", "people", "contests", "settings", "inputs", "flagged", "evidence", "recent", "supervisors"]);
   new Live({
     full: true,
     onState: () => {},

@@ -126,9 +126,36 @@ export class ApiError extends Error {
     message: string,
     /** The engine's stable error code: `too_soon`, `forbidden`, `invalid`, ... */
     public code = "",
+    /** Seconds to wait, from `Retry-After` (a 429 or 503). */
+    public retryAfter: number | null = null,
   ) {
     super(message);
   }
+}
+
+/** GET /api/v1/console (no token needed). */
+export interface ConsoleState {
+  /** Whether any supervisor is set up. */
+  password_set: boolean;
+  /** This is the reception PC and nobody is set up yet: it may set up the first supervisor. */
+  can_set_up: boolean;
+  /** The supervisor whose login came with the request, if it is live. */
+  logged_in_as: string | null;
+}
+
+/** POST /api/v1/console/login */
+export interface Login {
+  token: string;
+  idle_expiry_secs: number;
+  at: string;
+  name: string;
+}
+
+/** GET /api/v1/supervisors: the people who log into the console. */
+export interface Supervisor {
+  id: number;
+  name: string;
+  created_at: string;
 }
 
 /** The supervisor's console login, kept for this browser tab only. */
@@ -423,7 +450,9 @@ export async function refusal(resp: Response): Promise<FieldError> {
   } catch {
     // not JSON: keep the status line
   }
-  return new FieldError(resp.status, message, code, field);
+  const err = new FieldError(resp.status, message, code, field);
+  err.retryAfter = Number(resp.headers.get("Retry-After")) || null;
+  return err;
 }
 
 // The first run (ui/src/wizard.ts): the setup status, live device tests, demo data, the settings file.

@@ -3,7 +3,7 @@
 
 import { ApiError, getJson, Live, send, type Desk, type Leaderboard, type LowRating, type Registrar } from "./api";
 import { h, levelBar } from "./dom";
-import { num, percent, t, time, levelColor, levelNames } from "./i18n";
+import { num, percent, t, time, levelColor, levelNames, tooManyTries } from "./i18n";
 import { panelAccess } from "./pairing";
 
 export async function mountDesk(root: HTMLElement, deskId: number) {
@@ -16,7 +16,8 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
   let editing = false; // a form is open: live updates must not wipe what is being typed
 
   const fail = (e: unknown) => {
-    status.textContent = e instanceof ApiError && e.code === "forbidden" ? tr.wrongPin : `${tr.failed}${e instanceof Error ? e.message : e}`;
+    status.textContent =
+      e instanceof ApiError && e.code === "forbidden" ? tr.wrongPin : e instanceof ApiError && e.code === "too_soon" ? `${tr.failed}${tooManyTries(e.retryAfter)}` : `${tr.failed}${e instanceof Error ? e.message : e}`;
     status.className = "status error";
   };
 

@@ -167,19 +167,15 @@ class AlertsCard {
   private done: AlertView[] = [];
   /** Alerts with the cause form open, and what was typed there. */
   private resolving = new Map<number, string>();
-  private me: HTMLInputElement;
   private msg = h("p", { class: "status", role: "status", "aria-live": "polite" });
   private list = h("ul", { class: "alerts", "data-testid": "alerts-active" });
   private doneList = h("ul", { class: "alerts resolved", "data-testid": "alerts-resolved" });
 
   constructor(card: HTMLElement) {
     const n = t().notify;
-    this.me = h("input", { name: "me", value: localStorage.getItem("otklik-me") ?? "", placeholder: n.mePlaceholder, "aria-label": n.me, maxlength: "100", autocomplete: "name" });
-    this.me.addEventListener("change", () => localStorage.setItem("otklik-me", this.me.value.trim()));
     card.classList.add("alerts-card");
     card.replaceChildren(
       h("h2", {}, n.alerts),
-      h("label", { class: "inline me" }, h("span", { class: "muted" }, n.me), this.me),
       this.msg,
       h("h3", {}, n.waitingAlerts),
       this.list,
@@ -227,18 +223,6 @@ class AlertsCard {
       input?.focus();
       if (input && caret !== null) input.setSelectionRange(caret, caret);
     }
-  }
-
-  private who(): string | null {
-    const by = this.me.value.trim();
-    if (by) {
-      localStorage.setItem("otklik-me", by);
-      return by;
-    }
-    this.msg.textContent = t().notify.needName;
-    this.msg.className = "status error";
-    this.me.focus();
-    return null;
   }
 
   private headline(a: AlertView) {
@@ -321,14 +305,13 @@ class AlertsCard {
   }
 
   private async act(a: AlertView, what: "take" | "resolve", cause = "") {
-    const by = this.who();
-    if (!by) return;
     if (what === "resolve" && !cause) {
       this.list.querySelector<HTMLInputElement>(`input[data-cause="${a.id}"]`)?.focus();
       return;
     }
     try {
-      await send("POST", `/api/v1/alerts/${a.id}/${what}`, what === "take" ? { by } : { by, cause });
+      // The engine takes it in the logged-in supervisor's name.
+      await send("POST", `/api/v1/alerts/${a.id}/${what}`, what === "take" ? {} : { cause });
       this.resolving.delete(a.id);
       this.msg.textContent = "";
       this.msg.className = "status";

@@ -27,6 +27,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Sent as `Retry-After` (seconds) with a 429 or 503.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -38,6 +40,7 @@ impl ApiError {
                 code,
                 field: None,
             },
+            retry_after_secs: None,
         }
     }
 
@@ -63,9 +66,18 @@ impl From<Error> for ApiError {
             Error::Unauthorized(_) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
             }
-            Error::TooSoon { .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
-            }
+            Error::TooSoon {
+                retry_after_secs, ..
+            } => ApiError {
+                retry_after_secs: Some(*retry_after_secs),
+                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
+            },
+            Error::Busy {
+                retry_after_secs, ..
+            } => ApiError {
+                retry_after_secs: Some(*retry_after_secs),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            },
             Error::ShuttingDown => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -81,7 +93,12 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut resp = (self.status, Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        resp
     }
 }
 

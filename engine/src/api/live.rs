@@ -148,17 +148,14 @@ fn stream(
     headers: &HeaderMap,
     bearer: Option<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>> {
-    let slot = match peer.ip() {
-        Some(ip) => e
-            .events
-            .connections
-            .open(ip)
-            .map_err(|why| Error::TooSoon {
-                message: format!("{why}: close another screen, or try again in a minute"),
-                retry_after_secs: 60,
-            })?,
-        None => None,
-    };
+    let slot = e
+        .events
+        .connections
+        .open(peer.ip())
+        .map_err(|why| Error::TooSoon {
+            message: format!("{why}: close another screen, or try again in a minute"),
+            retry_after_secs: 60,
+        })?;
     let public = bearer.is_none();
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let sub = e.events.subscribe(last, public);

@@ -1,7 +1,7 @@
 //! The HTTP API under `/api/v1`, the event stream, `/healthz`, and the screens' files.
 //! Reading what a wall display shows needs no token; everything that writes does.
 
-mod console;
+pub(crate) mod console;
 mod error;
 mod evidence;
 mod hosts;
@@ -50,6 +50,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         reports::report, reports::export, reports::export_ratings,
         evidence::get_evidence, evidence::put_evidence, evidence::rating_evidence, evidence::get_media, evidence::purge,
         console::state, console::login, console::logout, console::set_password, console::list_contests, console::decide,
+        console::list_supervisors, console::add_supervisor, console::remove_supervisor,
         notify::get_notify, notify::put_notify, notify::put_secrets, notify::pairing, notify::patch_chat, notify::delete_chat, notify::test,
         notify::list_outbox, notify::retry, notify::list_alerts, notify::take, notify::resolve,
         maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
@@ -119,6 +120,14 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route("/contests", get(console::list_contests))
         .route("/contests/{id}/decision", post(console::decide))
         .route("/console/logout", post(console::logout))
+        .route(
+            "/supervisors",
+            get(console::list_supervisors).post(console::add_supervisor),
+        )
+        .route(
+            "/supervisors/{id}",
+            axum::routing::delete(console::remove_supervisor),
+        )
         .route("/notify", get(notify::get_notify).put(notify::put_notify))
         .route("/notify/secrets", axum::routing::put(notify::put_secrets))
         .route("/notify/pairing", post(notify::pairing))
@@ -217,7 +226,8 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-/// Who made a change, for the audit log: `api` (the API token) or `console` (a supervisor).
+/// Who made a change, for the audit log: `api` (the API token) or `console:<name>` (a
+/// supervisor's console login).
 #[derive(Debug, Clone, Copy)]
 pub struct Actor(pub &'static str);
 
@@ -237,8 +247,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
 pub(crate) fn credential(engine: &Engine, token: &str) -> Option<&'static str> {
     if engine.token_matches(token) {
         Some(API_ACTOR)
-    } else if engine.guard.session_valid(token, now_ms()) {
-        Some("console")
+    } else if let Some(user) = engine.guard.session(token, now_ms()) {
+        Some(user.actor)
     } else {
         None
     }
@@ -250,17 +260,24 @@ pub(crate) fn signed_in(engine: &Engine, headers: &HeaderMap) -> bool {
 }
 
 async fn require_token(State(engine): State<AppState>, mut req: Request, next: Next) -> Response {
-    let actor = match bearer(req.headers()) {
-        Some(t) => {
-            credential(&engine, t).ok_or("the API token is wrong, or the console login has expired")
-        }
+    let who = match bearer(req.headers()) {
+        Some(t) if engine.token_matches(t) => Ok(None),
+        Some(t) => engine
+            .guard
+            .session(t, now_ms())
+            .map(Some)
+            .ok_or("the API token is wrong, or the console login has expired"),
         None => Err(
             "this endpoint needs the API token: send Authorization: Bearer <token> (otklik token prints it)",
         ),
     };
-    match actor {
-        Ok(actor) => {
+    match who {
+        Ok(who) => {
+            let actor = who.as_ref().map_or(API_ACTOR, |u| u.actor);
             req.extensions_mut().insert(Actor(actor));
+            if let Some(user) = who {
+                req.extensions_mut().insert(user);
+            }
             next.run(req).await
         }
         Err(msg) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", msg).into_response(),

@@ -6,8 +6,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::console::LoggedIn;
 use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody, Id};
 use super::{Actor, AppState};
+use crate::access::ConsoleUser;
 use crate::error::Error;
 use crate::notify::alerts::{self, AlertView};
 use crate::notify::outbox::{self, ItemView};
@@ -277,34 +279,44 @@ pub async fn list_alerts(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TakeBody {
-    /// Who takes it on.
-    pub by: String,
+    /// Who takes it on: with the API token; a console login takes it as its supervisor.
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
-    pub by: String,
+    /// As for taking.
+    pub by: Option<String>,
     /// One line: why the patient was unhappy.
     pub cause: String,
+}
+
+/// Who takes or resolves an alert: the logged-in supervisor, or whom the API token's caller names.
+fn who(me: Option<ConsoleUser>, by: Option<String>) -> String {
+    me.map(|u| u.name).or(by).unwrap_or_default()
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/take", params(("id" = i64, Path)), request_body = TakeBody, security(("token" = [])),
     responses((status = 200, body = AlertView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn take(
     State(e): State<AppState>,
+    LoggedIn(me): LoggedIn,
     Id(id): Id,
     ApiJson(body): ApiJson<TakeBody>,
 ) -> ApiResult<Json<AlertView>> {
-    Ok(Json(e.take_alert(id, body.by).await?))
+    Ok(Json(e.take_alert(id, who(me, body.by)).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/alerts/{id}/resolve", params(("id" = i64, Path)), request_body = ResolveBody, security(("token" = [])),
     responses((status = 200, body = AlertView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn resolve(
     State(e): State<AppState>,
+    LoggedIn(me): LoggedIn,
     Id(id): Id,
     ApiJson(body): ApiJson<ResolveBody>,
 ) -> ApiResult<Json<AlertView>> {
-    Ok(Json(e.resolve_alert(id, body.by, body.cause).await?))
+    Ok(Json(
+        e.resolve_alert(id, who(me, body.by), body.cause).await?,
+    ))
 }

@@ -114,7 +114,7 @@ pub async fn checkin(
 ) -> ApiResult<(StatusCode, Json<SessionStarted>)> {
     allowed(&e, &peer, &headers, Some(desk_id), Role::Registrar)?;
     let registrar_id = body.registrar_id;
-    e.check_registrar_pin(registrar_id, body.pin)
+    e.check_registrar_pin(registrar_id, body.pin, peer.ip())
         .await
         .map_err(|err| match err {
             Error::NotFound { .. } => Error::invalid(
@@ -147,7 +147,8 @@ pub async fn checkout(
         return Err(Error::Conflict(format!("no session is open at desk {desk_id}")).into());
     };
     let registrar_id = open.registrar_id;
-    e.check_registrar_pin(registrar_id, body.pin).await?;
+    e.check_registrar_pin(registrar_id, body.pin, peer.ip())
+        .await?;
     let ended = e
         .writer
         .write(move |ctx| {
@@ -180,7 +181,8 @@ pub async fn contest(
     allowed(&e, &peer, &headers, None, Role::Registrar)?;
     let rating = e.reads.read(move |c| ratings::get(c, rating_id)).await?;
     if let Some(registrar_id) = rating.registrar_id {
-        e.check_registrar_pin(registrar_id, body.pin).await?;
+        e.check_registrar_pin(registrar_id, body.pin, peer.ip())
+            .await?;
     }
     let comment = body.comment;
     let c = e
@@ -322,10 +324,7 @@ pub async fn pair(
         .filter(|c| !c.is_control())
         .take(120)
         .collect();
-    let label = match peer.ip() {
-        Some(ip) => format!("{ip} {label}").trim().to_string(),
-        None => label,
-    };
+    let label = format!("{} {label}", peer.ip()).trim().to_string();
     let (token, token_hash) = panels::new_token();
     let stored = token_hash.clone();
     let (key, panel) = e

@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use super::error::{ApiJson, ApiResult, ErrorBody, Id};
 use super::{Actor, AppState};
 use crate::access;
-use crate::error::Error;
 use crate::roster::{self, Desk, Registrar, Update};
 use crate::sessions::{self, SessionChange, SessionStarted};
 
@@ -82,9 +81,10 @@ pub async fn update_registrar(
     let pin_hash = match body.pin {
         Some(Some(pin)) => {
             access::check_pin(&pin)?;
-            let hash = tokio::task::spawn_blocking(move || access::hash_secret(&pin))
-                .await
-                .map_err(|_| Error::CommitFailed("could not hash the PIN".into()))?;
+            let hash = e
+                .guard
+                .argon(true, move || access::hash_secret(&pin))
+                .await?;
             Some(Some(hash))
         }
         Some(None) => Some(None),
