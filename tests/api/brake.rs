@@ -28,19 +28,25 @@ async fn burst(
     n: usize,
     url: &str,
     body: Value,
+    bearer: Option<&str>,
 ) -> Vec<(StatusCode, Option<u64>, Value)> {
     let gate = std::sync::Arc::new(tokio::sync::Barrier::new(n));
     let tasks: Vec<_> = (0..n)
         .map(|_| {
-            let (http, gate, url, body) = (
+            let (http, gate, url, body, bearer) = (
                 app.http.clone(),
                 gate.clone(),
                 url.to_string(),
                 body.clone(),
+                bearer.map(str::to_string),
             );
             tokio::spawn(async move {
                 gate.wait().await;
-                let resp = http.post(url).json(&body).send().await.expect("sent");
+                let mut req = http.post(url).json(&body);
+                if let Some(t) = bearer {
+                    req = req.bearer_auth(t);
+                }
+                let resp = req.send().await.expect("sent");
                 let retry = resp
                     .headers()
                     .get("retry-after")
@@ -117,7 +123,7 @@ async fn a_burst_of_wrong_console_passwords_from_a_lan_device_is_held() {
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     let guess = json!({ "name": "Руководитель", "password": "угадаю" });
     let started = Instant::now();
-    let results = burst(&app, 64, &app.url("/api/v1/console/login"), guess).await;
+    let results = burst(&app, 64, &app.url("/api/v1/console/login"), guess, None).await;
     assert_held(&results, started.elapsed());
 
     // The LAN device's failures do not lock the reception PC out.
@@ -144,6 +150,17 @@ async fn a_burst_of_wrong_pins_from_a_lan_device_is_held() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    // A registrar panel paired at the desk (a tablet someone walked off with, say).
+    let (_, code) = app
+        .post(
+            &format!("/api/v1/desks/{desk}/pairing"),
+            json!({ "role": "registrar" }),
+        )
+        .await;
+    let (s, paired) = app
+        .post_as(None, "/api/v1/panels/pair", json!({ "code": code["code"] }))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{paired}");
     let checkin = format!("/api/v1/desks/{desk}/checkin");
     let started = Instant::now();
     let results = burst(
@@ -151,6 +168,7 @@ async fn a_burst_of_wrong_pins_from_a_lan_device_is_held() {
         64,
         &app.url(&checkin),
         json!({ "registrar_id": anna, "pin": "0000" }),
+        paired["token"].as_str(),
     )
     .await;
     assert_held(&results, started.elapsed());

@@ -539,11 +539,7 @@ async fn both_channels_down_refusing_and_slow_deliver_every_alert_once_in_order(
         json!([{ "scores": [1], "channels": ["telegram", "email"], "escalate_after_mins": 0 }]);
     let (s, b) = app.put("/api/v1/notify", cfg).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    // Ratings come faster here than patients do: not a flood to be flagged.
-    let (s, _) = app
-        .patch("/api/v1/settings", json!({ "suspicion_burst_count": 0 }))
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    no_flood_rule(&app).await;
 
     let mut lows = Vec::new();
     for fault in ["stopped", "refusing", "slow", "limited"] {
@@ -867,6 +863,15 @@ async fn both_on(app: &App, bot: &BotApi, smtp: &SmtpServer, extra: Value) {
         json!([{ "scores": [1], "channels": ["telegram", "email"], "escalate_after_mins": 0 }]);
     let (s, b) = app.put("/api/v1/notify", cfg).await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    no_flood_rule(app).await;
+}
+
+/// These tests rate faster than patients do: not a flood to be flagged (see `lan.rs` for that).
+async fn no_flood_rule(app: &App) {
+    let (s, _) = app
+        .patch("/api/v1/settings", json!({ "suspicion_burst_count": 0 }))
+        .await;
+    assert_eq!(s, StatusCode::OK);
 }
 
 /// The channels `/healthz` shows, by name.
@@ -950,6 +955,7 @@ async fn while_telegram_is_down_new_ratings_do_not_cut_its_backoff_short() {
     let desk = app.desk("Окно 1").await;
     telegram_on(&app, &bot, json!({ "retry_max_secs": 300 })).await;
     pair(&app, &bot, GROUP, "Регистратура").await;
+    no_flood_rule(&app).await;
 
     bot.set_mode(Mode::Cutting);
     let mut lows = 1;

@@ -315,7 +315,7 @@ async fn the_full_stream_ends_with_its_login() {
         .post_as(
             None,
             "/api/v1/console/login",
-            json!({ "password": "пароль-1" }),
+            json!({ "name": "Руководитель", "password": "пароль-1" }),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{login}");
