@@ -779,6 +779,10 @@ mod tests {
             let g = g.clone();
             async move { g.argon(true, || 42).await }
         });
+        // Both runs have started (and hold their places) before any is let go.
+        while running.load(std::sync::atomic::Ordering::SeqCst) < ARGON_AT_ONCE {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         for _ in 0..ARGON_AT_ONCE + ARGON_QUEUE {
             release.send(()).unwrap();
         }
