@@ -192,6 +192,22 @@ pub struct ItemView {
 }
 
 /// Newest first; `state` narrows it.
+/// A webhook message's body, shortened to what says which rating it carries (the console puts
+/// it in words); its idempotency key and the rating's other fields would push those out.
+fn webhook_summary(body: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(v) if v["rating"].is_object() => {
+            let r = &v["rating"];
+            serde_json::json!({
+                "event": v["event"],
+                "rating": {"at": r["at"], "desk_id": r["desk_id"], "scale": r["scale"], "score": r["score"]},
+            })
+            .to_string()
+        }
+        _ => body.lines().next().unwrap_or("").to_string(),
+    }
+}
+
 pub fn list(conn: &Connection, state: Option<&str>, limit: i64) -> Result<Vec<ItemView>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, channel, target, kind, body, alert_id, state, attempts, created_at, sent_at,
@@ -201,7 +217,10 @@ pub fn list(conn: &Connection, state: Option<&str>, limit: i64) -> Result<Vec<It
     let rows = stmt.query_map((state, limit), |r| {
         let body: String = r.get("body")?;
         let msg: Outgoing = serde_json::from_str(&body).unwrap_or_default();
-        let summary = if msg.subject.is_empty() {
+        let kind: String = r.get("kind")?;
+        let summary = if kind == "webhook" {
+            webhook_summary(&msg.text)
+        } else if msg.subject.is_empty() {
             msg.text.lines().next().unwrap_or("").to_string()
         } else {
             msg.subject.clone()
@@ -211,7 +230,7 @@ pub fn list(conn: &Connection, state: Option<&str>, limit: i64) -> Result<Vec<It
             id: r.get("id")?,
             channel: r.get("channel")?,
             target: r.get("target")?,
-            kind: r.get("kind")?,
+            kind,
             summary: summary.chars().take(200).collect(),
             attachments: msg
                 .attachments
