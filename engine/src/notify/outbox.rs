@@ -285,3 +285,31 @@ pub fn prune(conn: &Connection, before: Millis) -> Result<usize> {
         [before],
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_summary_keeps_the_rating_whatever_comes_before_it() {
+        let body = serde_json::json!({
+            "event": "rating",
+            "id": "022f9b5ae2863e397a07389fae3bd182",
+            "rating": {"annulled": false, "at": "2026-12-03T07:42:00.000Z", "desk_id": 1,
+                       "flag": null, "id": 7, "received_at": "2026-12-03T07:42:00.000Z",
+                       "registrar_id": 3, "scale": 3, "score": 1, "session_id": 4, "source": "api"},
+        })
+        .to_string();
+        let s = webhook_summary(&body);
+        assert!(s.chars().count() <= 200, "{s}");
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(
+            (
+                v["rating"]["desk_id"].as_i64(),
+                v["rating"]["score"].as_i64()
+            ),
+            (Some(1), Some(1))
+        );
+        assert_eq!(webhook_summary("not json\nsecond"), "not json");
+    }
+}
