@@ -237,6 +237,48 @@ pub fn get_setting(conn: &Connection, key: &str) -> Result<Option<String>> {
 mod tests {
     use super::*;
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn at_most_eight_reads_run_at_once_and_the_rest_wait() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        open_writer(&path).unwrap();
+        let pool = Arc::new(ReadPool::new(path));
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let reads: Vec<_> = (0..40)
+            .map(|_| {
+                let (pool, running, most, gate) =
+                    (pool.clone(), running.clone(), most.clone(), gate.clone());
+                tokio::spawn(async move {
+                    pool.read(move |_| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        let _ = gate.lock().unwrap().recv();
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        // A flood of 40: the first eight run, the rest wait without a thread each.
+        while running.load(Ordering::SeqCst) < MAX_READERS {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(running.load(Ordering::SeqCst), MAX_READERS);
+        for _ in 0..40 {
+            release.send(()).unwrap();
+        }
+        for r in reads {
+            r.await.unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), MAX_READERS);
+    }
+
     #[test]
     fn a_new_file_gets_every_migration_once() {
         let dir = tempfile::tempdir().unwrap();
