@@ -11,6 +11,8 @@ cd "$ROOT"
 
 echo "== cargo fmt"
 cargo fmt --all -- --check
+echo "== layers (a crate uses only the crates below it)"
+python3 scripts/layers.py
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"

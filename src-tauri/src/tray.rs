@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use otklik_engine::Engine;
-use otklik_engine::settings::Settings;
+use otklik_store::settings::Settings;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -282,7 +282,11 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Option<Health> {
 }
 
 async fn desk_names(engine: &Arc<Engine>) -> HashMap<i64, String> {
-    let desks = engine.reads.read(otklik_engine::roster::list_desks).await;
+    let desks = engine
+        .store
+        .reads
+        .read(otklik_store::roster::list_desks)
+        .await;
     match desks {
         Ok(desks) => desks.into_iter().map(|d| (d.id, d.name)).collect(),
         Err(e) => {
