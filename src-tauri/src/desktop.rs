@@ -68,11 +68,7 @@ pub fn run(autostarted: bool) -> ExitCode {
             match built {
                 Ok(Ok(tray)) => {
                     app.manage(tray);
-                    tray::watch_health(
-                        handle.clone(),
-                        server.engine.clone(),
-                        loopback(server.addr),
-                    );
+                    tray::watch_health(handle.clone(), server.engine.clone());
                 }
                 Ok(Err(e)) => tracing::error!("no tray icon: {e:#}"),
                 Err(_) => tracing::error!("no tray icon: the tray library could not be loaded"),

@@ -699,7 +699,7 @@ fn unzip(zip: &Path, args: &[&str]) -> Vec<u8> {
 async fn no_secret_reaches_the_logs_or_the_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
     let token = "api-token-for-the-log-test-0123456789";
-    let (mut child, addr) = serve(dir.path(), token, "info,otklik_engine=debug").await;
+    let (mut child, addr) = serve(dir.path(), token, "info,otklik=debug").await;
     let api = Remote::new(addr, token);
     let bot_token = "7012345678:AAHsecretBotTokenForLogs_abcdefghij";
     let smtp_password = "smtp-Pass-w0rd-for-logs!";

@@ -17,6 +17,7 @@ use super::error::{ApiJson, ApiQuery, ApiResult, ErrorBody};
 use super::{Actor, AppState};
 use otklik_domain::error::Error;
 use otklik_domain::time::{PeriodName, now_ms, parse_bounds, to_rfc3339};
+use otklik_engine::health::Health;
 use otklik_store::audit::{self, AuditEntry};
 use otklik_store::leaderboard::Leaderboard;
 use otklik_store::settings::{PublicSettings, Settings, SettingsPatch};
@@ -272,36 +273,6 @@ pub async fn audit(
     ))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DatabaseHealth {
-    pub state: &'static str,
-    pub path: String,
-    pub schema_version: Option<i64>,
-    pub last_rating_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
-    /// `down` when the database is, `degraded` when any component is not ok, `ok` otherwise.
-    pub status: &'static str,
-    pub version: &'static str,
-    pub uptime_s: i64,
-    pub database: DatabaseHealth,
-    /// Each desk's rating input: connected, waiting for its device, or in error.
-    pub inputs: Vec<otklik_devices::inputs::InputStatus>,
-    /// Cameras and microphones of the desks that collect evidence.
-    pub devices: Vec<otklik_devices::evidence::DeskDevice>,
-    /// Telegram, email and the webhook: off, ok, or down since when, with the last error.
-    pub channels: Vec<otklik_notify::ChannelHealth>,
-    /// Every device and channel (and the database) as one list: ok, degraded or down, since
-    /// when, with the last error.
-    pub components: Vec<otklik_engine::health::Component>,
-    /// The names of the components that are not ok, in words: what the tray shows.
-    pub attention: Vec<String>,
-}
-
 /// Every component's state. From the LAN it needs the API token or a console login: it names
 /// devices, addresses and errors; the reception PC's own tray asks over loopback.
 #[utoipa::path(get, path = "/healthz", security(("token" = [])),
@@ -321,76 +292,12 @@ pub async fn healthz(
 }
 
 pub(super) async fn health(e: &AppState) -> (StatusCode, Json<Health>) {
-    let probe = e
-        .store
-        .reads
-        .read(|c| {
-            let version = otklik_store::db::schema_version(c)?;
-            let last: Option<i64> = c.query_row("SELECT MAX(id) FROM ratings", [], |r| r.get(0))?;
-            Ok((version, last))
-        })
-        .await;
-    let writer_ok = e.store.writer.is_alive();
-    let (state, schema_version, last_rating_id, error) = match probe {
-        Ok((v, last)) if writer_ok => ("ok", Some(v), last, None),
-        Ok((v, last)) => (
-            "down",
-            Some(v),
-            last,
-            Some("the database writer has stopped".to_string()),
-        ),
-        Err(err) => ("down", None, None, Some(err.to_string())),
-    };
-    let status = if state == "ok" {
+    let health = e.health_report().await;
+    // 503 when the database is down: a monitor that reads only the status code still sees it.
+    let status = if health.database.state == "ok" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
-    };
-    // The same look the health monitor takes, with since-when from its memory.
-    let (src, memory) = e.health_sources().await;
-    let memory = memory.unwrap_or_default();
-    let now = now_ms();
-    let mut seen =
-        otklik_engine::health::observe(&src, &memory.desks, e.store.settings().language, now);
-    if let Some(db) = seen.iter_mut().find(|c| c.id == "database") {
-        db.state = if state == "ok" {
-            otklik_engine::health::State::Ok
-        } else {
-            otklik_engine::health::State::Down
-        };
-        db.error.clone_from(&error);
-    }
-    let components = otklik_engine::health::components(seen, &memory.rows, now);
-    let attention = otklik_engine::health::attention(&components);
-    let otklik_engine::health::Sources {
-        inputs,
-        devices,
-        channels,
-        ..
-    } = src;
-    let overall = if state != "ok" {
-        state
-    } else if attention.is_empty() {
-        "ok"
-    } else {
-        "degraded"
-    };
-    let health = Health {
-        status: overall,
-        version: env!("CARGO_PKG_VERSION"),
-        uptime_s: (now_ms() - e.started_at) / 1000,
-        database: DatabaseHealth {
-            state,
-            path: e.store.db_path.display().to_string(),
-            schema_version,
-            last_rating_id,
-            error,
-        },
-        inputs,
-        devices,
-        channels,
-        components,
-        attention,
     };
     (status, Json(health))
 }

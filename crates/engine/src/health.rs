@@ -687,7 +687,108 @@ fn clear_notice(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatabaseHealth {
+    pub state: &'static str,
+    pub path: String,
+    pub schema_version: Option<i64>,
+    pub last_rating_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `down` when the database is, `degraded` when any component is not ok, `ok` otherwise.
+    pub status: &'static str,
+    pub version: &'static str,
+    pub uptime_s: i64,
+    pub database: DatabaseHealth,
+    /// Each desk's rating input: connected, waiting for its device, or in error.
+    pub inputs: Vec<otklik_devices::inputs::InputStatus>,
+    /// Cameras and microphones of the desks that collect evidence.
+    pub devices: Vec<otklik_devices::evidence::DeskDevice>,
+    /// Telegram, email and the webhook: off, ok, or down since when, with the last error.
+    pub channels: Vec<otklik_notify::ChannelHealth>,
+    /// Every device and channel (and the database) as one list: ok, degraded or down, since
+    /// when, with the last error.
+    pub components: Vec<Component>,
+    /// The names of the components that are not ok, in words: what the tray shows.
+    pub attention: Vec<String>,
+}
+
 impl Engine {
+    /// Everything `/healthz` says (and the tray shows): the database probed now, every input,
+    /// device and channel with since-when from the health monitor's memory.
+    pub async fn health_report(self: &Arc<Self>) -> Health {
+        let probe = self
+            .store
+            .reads
+            .read(|c| {
+                let version = otklik_store::db::schema_version(c)?;
+                let last: Option<i64> =
+                    c.query_row("SELECT MAX(id) FROM ratings", [], |r| r.get(0))?;
+                Ok((version, last))
+            })
+            .await;
+        let writer_ok = self.store.writer.is_alive();
+        let (state, schema_version, last_rating_id, error) = match probe {
+            Ok((v, last)) if writer_ok => ("ok", Some(v), last, None),
+            Ok((v, last)) => (
+                "down",
+                Some(v),
+                last,
+                Some("the database writer has stopped".to_string()),
+            ),
+            Err(err) => ("down", None, None, Some(err.to_string())),
+        };
+        // The same look the health monitor takes, with since-when from its memory.
+        let (src, memory) = self.health_sources().await;
+        let memory = memory.unwrap_or_default();
+        let now = now_ms();
+        let mut seen = observe(&src, &memory.desks, self.store.settings().language, now);
+        if let Some(db) = seen.iter_mut().find(|c| c.id == "database") {
+            db.state = if state == "ok" {
+                State::Ok
+            } else {
+                State::Down
+            };
+            db.error.clone_from(&error);
+        }
+        let components = components(seen, &memory.rows, now);
+        let attention = attention(&components);
+        let Sources {
+            inputs,
+            devices,
+            channels,
+            ..
+        } = src;
+        let overall = if state != "ok" {
+            state
+        } else if attention.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        };
+        Health {
+            status: overall,
+            version: env!("CARGO_PKG_VERSION"),
+            uptime_s: (now_ms() - self.started_at) / 1000,
+            database: DatabaseHealth {
+                state,
+                path: self.store.db_path.display().to_string(),
+                schema_version,
+                last_rating_id,
+                error,
+            },
+            inputs,
+            devices,
+            channels,
+            components,
+            attention,
+        }
+    }
+
     /// Everything the components are made from, now. Needs the database for the channels'
     /// queues; without it the channels are left out and the database is down.
     pub async fn health_sources(self: &Arc<Self>) -> (Sources, Option<Memory>) {

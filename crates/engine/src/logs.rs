@@ -24,7 +24,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// The environment variable with the log filter (`info` when unset), e.g. `debug` or
-/// `info,otklik_engine=debug`.
+/// `info,otklik=debug`.
 pub const ENV: &str = "OTKLIK_LOG";
 /// Secrets shorter than this are not searched for: they would match ordinary words and numbers.
 pub const MIN_SECRET_LEN: usize = 8;
