@@ -327,6 +327,7 @@ class AlertsCard {
 // Notifications: channels, rules, secrets.
 
 const EVERY = ["1h", "2h", "3h", "4h", "6h", "8h", "12h"];
+/** The channels a rule may name: the webhook gets every rating, by no rule (the engine refuses it in one). */
 const CHANNELS: NotifyChannel[] = ["telegram", "email"];
 
 /** Field words for a 422's `field`: `email.to[1]` → "Email → recipients, address 2". */
