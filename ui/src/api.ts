@@ -33,6 +33,23 @@ export type ConsoleState = Sent<Schemas["ConsoleState"]>;
 export type Login = Sent<Schemas["Login"]>;
 /** GET /api/v1/supervisors: the people who log into the console. */
 export type Supervisor = Sent<Schemas["Supervisor"]>;
+/** POST /api/v1/events/ticket */
+export type Ticket = Sent<Schemas["Ticket"]>;
+/** GET /api/v1/reports */
+export type Report = Sent<Schemas["Report"]>;
+export type ReportGroup = Sent<Schemas["Group"]>;
+/** GET /api/v1/backups */
+export type Backups = Sent<Schemas["Backups"]>;
+/** POST /api/v1/backups */
+export type BackupInfo = Sent<Schemas["BackupInfo"]>;
+/** POST /api/v1/backups/restore */
+export type Staged = Sent<Schemas["Staged"]>;
+export type PendingRestore = Sent<Schemas["PendingRestore"]>;
+/** /healthz (no token needed); the database's `error` is left out while it is well. */
+export type Health = Sent<Omit<Schemas["Health"], "database">> & { database: Sent<Omit<Schemas["DatabaseHealth"], "error">> & Pick<Schemas["DatabaseHealth"], "error"> };
+export type HealthComponent = Sent<Schemas["Component"]>;
+export type DeskDevice = Sent<Schemas["DeskDevice"]>;
+export type HealthState = Schemas["State"];
 
 export class ApiError extends Error {
   constructor(
@@ -111,7 +128,7 @@ export class Live {
   private open() {
     if (this.h.full) {
       // EventSource sends no Authorization header: a one-time ticket opens the full stream.
-      void send<{ ticket: string }>("POST", "/api/v1/events/ticket", {})
+      void send<Ticket>("POST", "/api/v1/events/ticket", {})
         .then((t) => this.connect(`/api/v1/events/all?ticket=${encodeURIComponent(t.ticket)}`))
         .catch(() => {
           this.setState("lost");
@@ -248,6 +265,10 @@ export type ImportRefused = Sent<Schemas["ImportRefused"]>;
 
 export type PanelRole = Schemas["Role"];
 export type Panel = Sent<Schemas["Panel"]>;
+/** POST /api/v1/panels/pair */
+export type Paired = Sent<Schemas["Paired"]>;
+/** GET /api/v1/panels/me */
+export type PanelCheck = Sent<Schemas["PanelCheck"]>;
 /** A code shown in the console, to be typed on the panel. */
 export type PanelPairing = Sent<Schemas["PanelPairing"]>;
 

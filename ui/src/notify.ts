@@ -14,6 +14,7 @@ import {
   type AlertView,
   type ChannelState,
   type Desk,
+  type Health,
   type NotifyChannel,
   type NotifyConfig,
   type NotifyState,
@@ -385,7 +386,7 @@ class SettingsCard {
   async loadChannels() {
     if (!this.state) return;
     try {
-      const health = await getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => null);
+      const health = await getJson<Pick<Health, "channels">>("/healthz").catch(() => null);
       const channels = health?.channels?.length ? health.channels : (await getJson<NotifyState>("/api/v1/notify")).channels;
       this.state.channels = channels;
       this.drawChips();
@@ -881,7 +882,7 @@ class OutboxCard {
         getJson<OutboxItem[]>("/api/v1/outbox?state=failed&limit=50"),
         getJson<OutboxItem[]>("/api/v1/outbox?state=pending&limit=50"),
         getJson<OutboxItem[]>("/api/v1/outbox?state=sent&limit=20"),
-        getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => ({ channels: [] as ChannelState[] })),
+        getJson<Pick<Health, "channels">>("/healthz").catch(() => ({ channels: [] as ChannelState[] })),
         getJson<NotifyState>("/api/v1/notify").then((s) => s.chats).catch(() => [] as TelegramChat[]),
         getJson<Desk[]>("/api/v1/desks").catch(() => [] as Desk[]),
       ]);
