@@ -23,6 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/data" "$work/out"
+# Made here: the loop below may read it before the server's shell has opened it.
+: >"$work/serve.out"
 
 OTKLIK_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!

@@ -1691,7 +1691,10 @@ export interface components {
             /** @description `keys`, `serial`, `panel` or `api`. */
             kind: string;
             last_event?: string | null;
-            /** @description `connected`, `waiting` (not there yet, retrying) or `error`. */
+            /**
+             * @description `connected`, `ready` (a panel or API input: no device to wait for), `waiting` (not there
+             *     yet, retrying) or `error`.
+             */
             state: string;
         };
         /** @description A message as the console lists it. */
