@@ -4,7 +4,8 @@
 #   ui/src/gen/openapi.json  the document, pretty-printed (a change to the API shows in its diff)
 #   ui/src/gen/api.ts        its types (openapi-typescript, pinned by ui/package-lock.json)
 # Usage: scripts/ui-types.sh [--check] [path/to/otklik]   (default target/debug/otklik)
-# --check writes nothing and fails if either file differs from what the engine publishes.
+# --check writes nothing and fails if either file differs from what the engine publishes, or if
+# a response lacks a property the document lists (tests/openapi/fields.mjs, over demo data).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 check=0
@@ -26,6 +27,7 @@ mkdir -p "$work/data" "$work/out"
 # Made here: the loop below may read it before the server's shell has opened it.
 : >"$work/serve.out"
 
+token="$("$bin" token --data-dir "$work/data" 2>/dev/null)"
 OTKLIK_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 # It prints `Otklik listening on http://ADDR` once it serves.
@@ -59,6 +61,7 @@ if [ "$check" = 1 ]; then
   done
   [ "$stale" = 0 ] || exit 1
   echo "ui/src/gen/openapi.json and api.ts match the engine's OpenAPI document"
+  node "$root/tests/openapi/fields.mjs" "$base" "$token"
 else
   mkdir -p "$gen"
   cp "$work/out/openapi.json" "$work/out/api.ts" "$gen/"
