@@ -8,8 +8,8 @@ type Schemas = components["schemas"];
 
 /** A response as the engine sends it. utoipa leaves every `Option<T>` field (and every field with
  * a serde default) out of `required`, but serde sends each field, as null if need be, unless it
- * is marked `skip_serializing_if`: so every field is there. Not for the types that have such
- * skipped fields (DeskInput, ErrorBody, the settings file). */
+ * is marked `skip_serializing_if`: so every field is there (tests/openapi/fields.mjs checks it).
+ * Not for the types that have such skipped fields (DeskInput, ErrorBody, the settings file). */
 type Sent<T> = T extends (infer U)[] ? Sent<U>[] : T extends object ? { [K in keyof T]-?: Sent<Exclude<T[K], undefined>> } : T;
 
 export type Entry = Sent<Schemas["Entry"]>;
@@ -184,10 +184,9 @@ export class Live {
   }
 }
 
-/** The password of an IP camera goes in `PUT .../evidence` but never comes back (`has_password`
- * says whether one is kept); being write-only (`skip_serializing`), it is not in the document. */
-export type DeskEvidence = Sent<Omit<Schemas["DeskEvidence"], "camera">> & { camera: CameraConfig | null };
-export type CameraConfig = Sent<Schemas["CameraConfig"]> | (Sent<Extract<Schemas["CameraConfig"], { kind: "ip" }>> & { password?: string });
+/** An IP camera's password goes in `PUT .../evidence` but never comes back (`has_password` says
+ * whether one is kept); being write-only (`skip_serializing`), it is not in the document. */
+export type DeskEvidence = Sent<Schemas["DeskEvidence"]>;
 export type Media = Sent<Schemas["Media"]>;
 
 /** A media file fetched with the console's login, as an object URL for <img> or <audio>. */
