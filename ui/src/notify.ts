@@ -14,6 +14,7 @@ import {
   type AlertView,
   type ChannelState,
   type Desk,
+  type Health,
   type NotifyChannel,
   type NotifyConfig,
   type NotifyState,
@@ -327,6 +328,7 @@ class AlertsCard {
 // Notifications: channels, rules, secrets.
 
 const EVERY = ["1h", "2h", "3h", "4h", "6h", "8h", "12h"];
+/** The channels a rule may name: the webhook gets every rating, by no rule (the engine refuses it in one). */
 const CHANNELS: NotifyChannel[] = ["telegram", "email"];
 
 /** Field words for a 422's `field`: `email.to[1]` → "Email → recipients, address 2". */
@@ -384,7 +386,7 @@ class SettingsCard {
   async loadChannels() {
     if (!this.state) return;
     try {
-      const health = await getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => null);
+      const health = await getJson<Pick<Health, "channels">>("/healthz").catch(() => null);
       const channels = health?.channels?.length ? health.channels : (await getJson<NotifyState>("/api/v1/notify")).channels;
       this.state.channels = channels;
       this.drawChips();
@@ -880,7 +882,7 @@ class OutboxCard {
         getJson<OutboxItem[]>("/api/v1/outbox?state=failed&limit=50"),
         getJson<OutboxItem[]>("/api/v1/outbox?state=pending&limit=50"),
         getJson<OutboxItem[]>("/api/v1/outbox?state=sent&limit=20"),
-        getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => ({ channels: [] as ChannelState[] })),
+        getJson<Pick<Health, "channels">>("/healthz").catch(() => ({ channels: [] as ChannelState[] })),
         getJson<NotifyState>("/api/v1/notify").then((s) => s.chats).catch(() => [] as TelegramChat[]),
         getJson<Desk[]>("/api/v1/desks").catch(() => [] as Desk[]),
       ]);

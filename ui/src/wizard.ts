@@ -27,7 +27,7 @@ import {
   type Rating,
   type Registrar,
   type SetupStatus,
-  type WizardSettings,
+  type Settings,
 } from "./api";
 import { face } from "./rate";
 import { h } from "./dom";
@@ -201,7 +201,7 @@ interface StepView {
 class Wizard {
   private step = 1;
   private reached: number;
-  private settings!: WizardSettings;
+  private settings!: Settings;
   private msg = h("p", { class: "status", role: "status", "aria-live": "polite", "data-testid": "wizard-status" });
   /** What leaving the step must stop: event streams, timers. */
   private cleanup: (() => void)[] = [];
@@ -244,7 +244,7 @@ class Wizard {
     const tr = t();
     const w = tr.wizard;
     try {
-      this.settings = await getJson<WizardSettings>("/api/v1/settings");
+      this.settings = await getJson<Settings>("/api/v1/settings");
     } catch (e) {
       this.fail(e);
       return;
@@ -989,7 +989,7 @@ class Wizard {
     const tr = t();
     const w = tr.wizard;
     if (!this.settings.setup_done) {
-      this.settings = await send<WizardSettings>("PATCH", "/api/v1/settings", { setup_done: true });
+      this.settings = await send<Settings>("PATCH", "/api/v1/settings", { setup_done: true });
     }
     const [desks, registrars] = await Promise.all([getJson<Desk[]>("/api/v1/desks"), getJson<Registrar[]>("/api/v1/registrars")]);
     const auto = h("input", { type: "checkbox", "data-testid": "wizard-autostart" });

@@ -64,7 +64,10 @@ pub struct Panel {
 }
 
 /// A code shown in the console, to be typed on the panel.
+// `as`: the Telegram pairing (notify::Pairing) is a schema named `Pairing` too, and the document
+// keeps one of the two.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = PanelPairing)]
 pub struct Pairing {
     pub code: String,
     pub desk_id: i64,

@@ -38,7 +38,8 @@ pub struct InputStatus {
     pub desk_id: i64,
     /// `keys`, `serial`, `panel` or `api`.
     pub kind: String,
-    /// `connected`, `waiting` (not there yet, retrying) or `error`.
+    /// `connected`, `ready` (a panel or API input: no device to wait for), `waiting` (not there
+    /// yet, retrying) or `error`.
     pub state: String,
     /// What it is connected to: the keys bound, the serial port.
     pub detail: String,
