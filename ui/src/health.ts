@@ -4,7 +4,7 @@
 
 import type { Health, HealthComponent as Component, HealthState } from "./api";
 import { h } from "./dom";
-import { locale, t } from "./i18n";
+import {fill, locale, t } from "./i18n";
 
 /** A 503 from before the engine is up (an error body) has no components. */
 type Healthz = Pick<Health, "status"> & Partial<Pick<Health, "components" | "attention">>;
@@ -36,10 +36,6 @@ function ago(iso: string) {
   if (mins < 60) return rtf.format(-mins, "minute");
   if (mins < 48 * 60) return rtf.format(-Math.floor(mins / 60), "hour");
   return rtf.format(-Math.floor(mins / 1440), "day");
-}
-
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
 }
 
 function row(c: Component) {

@@ -4,13 +4,9 @@
 
 import { consoleToken, getJson, refusal, send, type BackupInfo, type Backups, type Settings, type Staged } from "./api";
 import { h } from "./dom";
-import { dateTime, locale, t } from "./i18n";
+import {dateTime, fill, locale, t } from "./i18n";
 
 /** "{name}" and the like, filled in. */
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
-}
-
 function megabytes(bytes: number) {
   const n = new Intl.NumberFormat(locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format(bytes / 1e6);
   return `${n} ${t().maintenance.mb}`;

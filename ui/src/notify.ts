@@ -25,13 +25,9 @@ import {
   type TelegramChat,
 } from "./api";
 import { h } from "./dom";
-import { levelColor, levelNames, locale, num, t } from "./i18n";
+import {fill, levelColor, levelNames, locale, num, t } from "./i18n";
 
 /** "{n} min" with its values. */
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
-}
-
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 

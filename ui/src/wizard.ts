@@ -31,7 +31,7 @@ import {
 } from "./api";
 import { face } from "./rate";
 import { h } from "./dom";
-import { isLang, LANGS, levelNames, locale, setLanguage, t, time } from "./i18n";
+import {fill, isLang, LANGS, levelNames, locale, plural, setLanguage, t, time } from "./i18n";
 import { fieldWords } from "./notify";
 
 const STEPS = ["language", "clinic", "desks", "registrars", "scale", "inputs", "devices", "channels", "done"] as const;
@@ -39,10 +39,6 @@ type Step = (typeof STEPS)[number];
 const OPTIONAL: ReadonlySet<Step> = new Set<Step>(["inputs", "devices", "channels"]);
 
 /** "{n} desks" with its values. */
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
-}
-
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
@@ -500,7 +496,7 @@ class Wizard {
       const b = h(
         "button",
         { type: "button", class: `choice scale-choice${picked ? " picked" : ""}`, "data-scale": String(n), "aria-pressed": String(picked) },
-        h("strong", {}, fill(w.levelsN, { n })),
+        h("strong", {}, plural(n, w.levelsN)),
         faces,
         h("small", { class: "muted" }, [...names].reverse().join(" · ")),
       );
@@ -1013,7 +1009,7 @@ class Wizard {
           h("li", {}, `${tr.clinicName}: `, h("strong", {}, s.clinic_name), ` (${s.timezone.replace(/_/g, " ")})`),
           h("li", {}, `${tr.desks}: `, h("strong", {}, desks.map((d) => d.name).join(", "))),
           h("li", {}, `${tr.registrars}: `, h("strong", {}, registrars.map((r) => r.name).join(", ") || "—")),
-          h("li", {}, `${w.stepNames[4]}: `, h("strong", {}, fill(w.levelsN, { n: s.scale }))),
+          h("li", {}, `${w.stepNames[4]}: `, h("strong", {}, plural(s.scale, w.levelsN))),
         ),
         h("label", { class: "check big-check" }, auto, " ", w.startWithSystem),
         h("div", { class: "actions" }, h("a", { href: "/display", target: "_blank", "data-testid": "link-display" }, w.openDisplay), h("a", { href: "/admin", "data-testid": "link-console" }, w.openConsole)),
