@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use otklik_store::settings::Language;
+use otklik_domain::words::{self, Language, lower_first};
 use serde::Deserialize;
 
 /// The parts of the engine's `/healthz` answer the tray looks at.
@@ -96,102 +96,34 @@ pub fn problems(health: &Health) -> Vec<Problem> {
     out
 }
 
-/// The tray's words in one language.
+/// The tray's words in one language: its own ([`words::Tray`], reached through `Deref`) and the
+/// catalog's names of the parts it lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Words {
-    pub app: &'static str,
-    pub all_well: &'static str,
-    pub needs_attention: &'static str,
-    pub capture_paused: &'static str,
-    pub open_console: &'static str,
-    pub open_display: &'static str,
-    pub pause_capture: &'static str,
-    pub resume_capture: &'static str,
-    pub quit: &'static str,
-    no_answer: &'static str,
-    database: &'static str,
-    desk: &'static str,
-    input: &'static str,
-    camera: &'static str,
-    microphone: &'static str,
-    email: &'static str,
-    unlisted: &'static str,
-    /// "and {n} more".
-    more: &'static str,
+    lang: Language,
 }
 
 impl Words {
     pub fn of(language: Language) -> &'static Words {
         match language {
-            Language::Ru => &RU,
-            Language::En => &EN,
-            Language::Es => &ES,
+            Language::Ru => &Words { lang: Language::Ru },
+            Language::En => &Words { lang: Language::En },
+            Language::Es => &Words { lang: Language::Es },
         }
+    }
+
+    fn catalog(&self) -> &'static words::Catalog {
+        words::of(self.lang)
     }
 }
 
-const EN: Words = Words {
-    app: "Otklik",
-    all_well: "all well",
-    needs_attention: "needs attention",
-    capture_paused: "photos and voice paused",
-    open_console: "Open console",
-    open_display: "Open display",
-    pause_capture: "Pause capture",
-    resume_capture: "Resume capture",
-    quit: "Quit",
-    no_answer: "the engine does not answer",
-    database: "database",
-    desk: "Desk",
-    input: "buttons",
-    camera: "camera",
-    microphone: "microphone",
-    email: "email",
-    unlisted: "see the console",
-    more: "and {n} more",
-};
+impl std::ops::Deref for Words {
+    type Target = words::Tray;
 
-const RU: Words = Words {
-    app: "Отклик",
-    all_well: "всё в порядке",
-    needs_attention: "требует внимания",
-    capture_paused: "фото и звук на паузе",
-    open_console: "Открыть консоль",
-    open_display: "Открыть табло",
-    pause_capture: "Приостановить фото и звук",
-    resume_capture: "Возобновить фото и звук",
-    quit: "Выйти",
-    no_answer: "движок не отвечает",
-    database: "база данных",
-    desk: "Окно",
-    input: "кнопки",
-    camera: "камера",
-    microphone: "микрофон",
-    email: "почта",
-    unlisted: "см. консоль",
-    more: "и ещё {n}",
-};
-
-const ES: Words = Words {
-    app: "Otklik",
-    all_well: "todo bien",
-    needs_attention: "requiere atención",
-    capture_paused: "fotos y voz en pausa",
-    open_console: "Abrir la consola",
-    open_display: "Abrir la pantalla",
-    pause_capture: "Pausar la captura",
-    resume_capture: "Reanudar la captura",
-    quit: "Salir",
-    no_answer: "el motor no responde",
-    database: "base de datos",
-    desk: "Ventanilla",
-    input: "botones",
-    camera: "cámara",
-    microphone: "micrófono",
-    email: "correo",
-    unlisted: "vea la consola",
-    more: "y {n} más",
-};
+    fn deref(&self) -> &words::Tray {
+        &self.catalog().tray
+    }
+}
 
 /// Problems named in full before the rest are counted ("and 2 more").
 const NAMED: usize = 3;
@@ -230,9 +162,10 @@ pub fn summarize(
     } else {
         let mut list = names[..names.len().min(NAMED)].join(", ");
         if names.len() > NAMED {
-            let more = words
-                .more
-                .replace("{n}", &(names.len() - NAMED).to_string());
+            let more = words::fill(
+                words.catalog().common.more,
+                &[("n", &(names.len() - NAMED).to_string())],
+            );
             list = format!("{list} {more}");
         }
         format!("{}: {list}", words.needs_attention)
@@ -270,22 +203,23 @@ fn attention(reading: Option<&Health>, desks: &HashMap<i64, String>, words: &Wor
 }
 
 fn name(problem: &Problem, desks: &HashMap<i64, String>, words: &Words) -> String {
+    let c = words.catalog();
     let desk = |id: &i64| {
         desks
             .get(id)
             .cloned()
-            .unwrap_or_else(|| format!("{} {id}", words.desk))
+            .unwrap_or_else(|| format!("{} {id}", c.common.desk))
     };
+    // The components' names, in lower case: they go in the middle of a list.
     match problem {
-        Problem::Database => words.database.to_string(),
+        Problem::Database => lower_first(c.components.database),
         Problem::Input { desk_id } => format!("{} ({})", words.input, desk(desk_id)),
-        Problem::Camera { desk_id } => format!("{} ({})", words.camera, desk(desk_id)),
-        Problem::Microphone { desk_id } => format!("{} ({})", words.microphone, desk(desk_id)),
-        Problem::Channel(c) => match c.as_str() {
-            "telegram" => "Telegram".to_string(),
-            "email" => words.email.to_string(),
-            other => other.to_string(),
-        },
+        Problem::Camera { desk_id } => format!("{} ({})", c.components.camera, desk(desk_id)),
+        Problem::Microphone { desk_id } => {
+            format!("{} ({})", c.components.microphone, desk(desk_id))
+        }
+        Problem::Channel(ch) if ch == "telegram" => "Telegram".to_string(),
+        Problem::Channel(ch) => lower_first(&words::channel_name(words.lang, ch)),
         Problem::Unlisted => words.unlisted.to_string(),
     }
 }
@@ -493,7 +427,7 @@ mod tests {
             ] {
                 assert!(!text.is_empty(), "{lang:?}");
             }
-            assert!(w.more.contains("{n}"), "{lang:?}");
+            // That "and {n} more" counts: otklik_domain::words.
         }
     }
 }

@@ -5,5 +5,6 @@ pub mod error;
 pub mod hostnames;
 pub mod scale;
 pub mod time;
+pub mod words;
 
 pub use error::{Error, Result};

@@ -184,64 +184,6 @@ pub fn backup_state(
     Some((State::Degraded, Some(why)))
 }
 
-struct Names {
-    camera: &'static str,
-    microphone: &'static str,
-    panel: &'static str,
-    keys: &'static str,
-    serial: &'static str,
-    api: &'static str,
-    input: &'static str,
-    email: &'static str,
-    webhook: &'static str,
-    database: &'static str,
-    backup: &'static str,
-}
-
-fn names(lang: Language) -> &'static Names {
-    match lang {
-        Language::Ru => &Names {
-            camera: "камера",
-            microphone: "микрофон",
-            panel: "панель пациента",
-            keys: "пульт",
-            serial: "кнопочный блок",
-            api: "API",
-            input: "ввод оценок",
-            email: "Почта",
-            webhook: "Вебхук",
-            database: "База данных",
-            backup: "Резервное копирование",
-        },
-        Language::En => &Names {
-            camera: "camera",
-            microphone: "microphone",
-            panel: "patient panel",
-            keys: "remote",
-            serial: "button box",
-            api: "API",
-            input: "rating input",
-            email: "Email",
-            webhook: "Webhook",
-            database: "Database",
-            backup: "Backup",
-        },
-        Language::Es => &Names {
-            camera: "cámara",
-            microphone: "micrófono",
-            panel: "panel del paciente",
-            keys: "mando",
-            serial: "caja de botones",
-            api: "API",
-            input: "entrada de valoraciones",
-            email: "Correo",
-            webhook: "Webhook",
-            database: "Base de datos",
-            backup: "Copia de seguridad",
-        },
-    }
-}
-
 /// The components as the sources report them now, in a steady order: the database, backups,
 /// the channels, then each desk's input, camera and microphone.
 pub fn observe(
@@ -250,7 +192,7 @@ pub fn observe(
     lang: Language,
     now: Millis,
 ) -> Vec<Seen> {
-    let n = names(lang);
+    let n = &otklik_domain::words::of(lang).components;
     let desk = |id: i64| desks.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
     let mut out = vec![Seen {
         id: "database".into(),
@@ -282,17 +224,12 @@ pub fn observe(
         let Some(state) = channel_state(c.state) else {
             continue;
         };
-        let name = match c.channel.as_str() {
-            "telegram" => "Telegram",
-            "email" => n.email,
-            "webhook" => n.webhook,
-            other => other,
-        };
+        let name = otklik_domain::words::channel_name(lang, &c.channel);
         out.push(Seen {
             id: format!("channel:{}", c.channel),
             kind: "channel",
             desk_id: None,
-            name: name.into(),
+            name,
             detail: String::new(),
             state,
             // A channel that is ok again keeps its last error: the monitor remembers it anyway.

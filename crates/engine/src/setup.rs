@@ -21,7 +21,7 @@ use otklik_domain::error::{Error, Result};
 use otklik_notify::NotifyConfig;
 use otklik_store::db::get_setting;
 use otklik_store::roster::{self, Update};
-use otklik_store::settings::{Language, Settings, SettingsPatch};
+use otklik_store::settings::{Settings, SettingsPatch};
 use otklik_store::writer::WriteCtx;
 
 /// The version of the settings file this Otklik writes and reads.
@@ -134,23 +134,17 @@ pub fn fill_demo(ctx: &mut WriteCtx<'_>, days: i64) -> Result<DemoFilled> {
     *ctx.chain = otklik_store::ledger::ChainState::load(ctx.conn)?;
     let old = Settings::load(ctx.conn)?;
     // Desks named in the installation's language; the registrars keep their (Russian) names.
-    let word = match old.language {
-        Language::Ru => "Окно",
-        Language::En => "Desk",
-        Language::Es => "Ventanilla",
-    };
-    ctx.conn
-        .execute("UPDATE desks SET name = ?1 || ' ' || id", [word])?;
+    let words = otklik_domain::words::of(old.language);
+    ctx.conn.execute(
+        "UPDATE desks SET name = ?1 || ' ' || id",
+        [words.common.desk],
+    )?;
     let new = old.patched(&SettingsPatch {
         setup_done: Some(true),
-        clinic_name: old.clinic_name.is_empty().then(|| {
-            match old.language {
-                Language::Ru => "Поликлиника (демо)",
-                Language::En => "Demo clinic",
-                Language::Es => "Clínica de demostración",
-            }
-            .to_string()
-        }),
+        clinic_name: old
+            .clinic_name
+            .is_empty()
+            .then(|| words.common.demo_clinic.to_string()),
         ..Default::default()
     })?;
     new.save_changes(&old, ctx.conn)?;

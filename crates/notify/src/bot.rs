@@ -204,14 +204,8 @@ async fn handle(notifier: &Arc<Notifier>, tg: &Telegram, u: Update) -> Result<()
                         PeriodName::Today
                     };
                     let board = notifier.store.leaderboard(Some(period), None, None).await?;
-                    let title = match (cmd.as_str(), lang) {
-                        ("/week", otklik_store::settings::Language::Ru) => "За неделю",
-                        ("/week", otklik_store::settings::Language::Es) => "Esta semana",
-                        ("/week", _) => "This week",
-                        (_, otklik_store::settings::Language::Ru) => "Сегодня",
-                        (_, otklik_store::settings::Language::Es) => "Hoy",
-                        _ => "Today",
-                    };
+                    let w = &otklik_domain::words::of(lang).messages;
+                    let title = if cmd == "/week" { w.this_week } else { w.today };
                     Some(digest::leaderboard_text(&board, title, cmd == "/top", lang))
                 }
                 "/desk" => Some(desk_answer(notifier, &arg, lang).await?),

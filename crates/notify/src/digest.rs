@@ -17,10 +17,12 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::message::{Attachment, AttachmentRole, Button, Outgoing};
 use otklik_domain::time::{Millis, now_ms, to_datetime};
+use otklik_domain::words::{
+    self, Catalog, Forms, Language, fill, level_name, level_names, lower_first, plural,
+};
 use otklik_reports::export::{Canvas, FONT, register_chart_font};
 use otklik_reports::figures::{Figures, Group, Report};
 use otklik_store::leaderboard::{Entry, Leaderboard};
-use otklik_store::settings::Language;
 
 const MINUTE: Millis = 60_000;
 const HOUR: Millis = 60 * MINUTE;
@@ -42,391 +44,6 @@ const NAME_WIDTH: usize = 16;
 
 // ---------------------------------------------------------------------------------------------
 // Words
-
-struct Words {
-    desk: &'static str,
-    registrar: &'static str,
-    /// In an alert: nobody had a session open at the desk.
-    nobody: &'static str,
-    /// In a table's name column.
-    nobody_short: &'static str,
-    nobody_at_desk: &'static str,
-    time: &'static str,
-    clinic: &'static str,
-    score_of: &'static str,
-    low_rating: &'static str,
-    rating_named: &'static str,
-    rating_no: &'static str,
-    open_rating: &'static str,
-    take: &'static str,
-    resolve: &'static str,
-    voice: &'static str,
-    voice_subject: &'static str,
-    escalated: &'static str,
-    escalated_subject: &'static str,
-    taken: &'static str,
-    resolved: &'static str,
-    cause: &'static str,
-    cause_prompt: &'static str,
-    down: &'static str,
-    /// The same when it began and ended within one minute on the clock.
-    down_at: &'static str,
-    held: &'static str,
-    down_subject: &'static str,
-    mail: &'static str,
-    health_down: &'static str,
-    health_up: &'static str,
-    test: &'static str,
-    test_subject: &'static str,
-    paired: &'static str,
-    /// The same without a clinic name (none set yet).
-    paired_plain: &'static str,
-    paired_more: &'static str,
-    report_day: &'static str,
-    report_day_until: &'static str,
-    report_range: &'static str,
-    report_days: &'static str,
-    ratings: &'static str,
-    satisfied: &'static str,
-    net: &'static str,
-    vs_previous: &'static str,
-    flagged: &'static str,
-    unassigned: &'static str,
-    by_registrar: &'static str,
-    total_col: &'static str,
-    shown_top: &'static str,
-    negatives: &'static str,
-    no_negatives: &'static str,
-    more: &'static str,
-    photo: &'static str,
-    voice_mark: &'static str,
-    no_ratings: &'static str,
-    chart_shown: &'static str,
-    total_ratings: &'static str,
-    ranked_count: &'static str,
-    not_ranked: &'static str,
-    now_at: &'static str,
-    today_count: &'static str,
-    no_ratings_today: &'static str,
-    help_title: &'static str,
-    help_lines: [&'static str; 6],
-    seconds: &'static str,
-    minutes: &'static str,
-    hours: &'static str,
-    days: &'static str,
-}
-
-fn words(lang: Language) -> Words {
-    match lang {
-        Language::Ru => Words {
-            desk: "Окно",
-            registrar: "Регистратор",
-            nobody: "никого не было на смене",
-            nobody_short: "(никого не было)",
-            nobody_at_desk: "Никого нет",
-            time: "Время",
-            clinic: "Клиника",
-            score_of: "{score} из {levels}",
-            low_rating: "низкая оценка",
-            rating_named: "оценка «{level}»",
-            rating_no: "Оценка #{id}",
-            open_rating: "Открыть оценку #{id}",
-            take: "✋ Беру",
-            resolve: "✅ Решено",
-            voice: "Голос пациента к оценке {id}",
-            voice_subject: "голос пациента, оценка #{id}",
-            escalated: "Никто не взял за {dur} — передаём вам",
-            escalated_subject: "никто не взял за {dur}",
-            taken: "✋ Взял(а): {by}, {at}",
-            resolved: "✅ Решено: {by}, {at} (за {dur})",
-            cause: "причина: {cause}",
-            cause_prompt: "Напишите в ответ одной строкой причину (оповещение #{id})",
-            down: "{channel}: не было связи с {from} до {to} ({dur}).",
-            down_at: "{channel}: не было связи в {from} ({dur}).",
-            held: "Задержанные сообщения ({n}) идут ниже.",
-            down_subject: "{channel}: не было связи {dur}",
-            mail: "Почта",
-            health_down: "{what} не работает с {since}",
-            health_up: "{what} снова работает (сбой был с {since})",
-            test: "Проверка связи: сообщения «Отклика» доходят.",
-            test_subject: "проверка связи",
-            paired: "Чат {chat} подключён к «Отклику» клиники {clinic}.",
-            paired_plain: "Чат {chat} подключён к «Отклику».",
-            paired_more: "Сюда будут приходить низкие оценки и отчёты. Команды: /help",
-            report_day: "Отчёт за день {date}",
-            report_day_until: "Отчёт за день {date} (до {to})",
-            report_range: "Отчёт за {from}–{to}, {date}",
-            report_days: "Отчёт за {from} – {to}",
-            ratings: "Оценок",
-            satisfied: "Довольны",
-            net: "Индекс",
-            vs_previous: "к прошлому периоду",
-            flagged: "Подозрительных (не в счёте)",
-            unassigned: "Без регистратора",
-            by_registrar: "По регистраторам",
-            total_col: "Всего",
-            shown_top: "Показаны {n} из {m} — с наибольшим числом оценок.",
-            negatives: "Низкие оценки",
-            no_negatives: "Низких оценок нет",
-            more: "…и ещё {n}",
-            photo: "фото",
-            voice_mark: "голос",
-            no_ratings: "Оценок за этот период нет",
-            chart_shown: "Показаны {n} из {m}",
-            total_ratings: "Всего оценок",
-            ranked_count: "В рейтинге: {n}",
-            not_ranked: "Мало оценок для места (меньше {min})",
-            now_at: "Сейчас",
-            today_count: "Оценок сегодня: {n}",
-            no_ratings_today: "Сегодня оценок пока нет",
-            help_title: "Команды «Отклика»",
-            help_lines: [
-                "/today — рейтинг за сегодня",
-                "/week — рейтинг за неделю",
-                "/top — первые три места",
-                "/desk 2 — кто сейчас в окне 2 и оценки окна за сегодня",
-                "/help — эта справка",
-                "Кнопки под оповещением: «Беру» — вы занялись; «Решено» — ответьте одной строкой, в чём была причина.",
-            ],
-            seconds: "с",
-            minutes: "мин",
-            hours: "ч",
-            days: "дн.",
-        },
-        Language::En => Words {
-            desk: "Desk",
-            registrar: "Registrar",
-            nobody: "nobody on shift",
-            nobody_short: "(nobody on shift)",
-            nobody_at_desk: "Nobody here",
-            time: "Time",
-            clinic: "Clinic",
-            score_of: "{score} of {levels}",
-            low_rating: "low rating",
-            rating_named: "rating “{level}”",
-            rating_no: "Rating #{id}",
-            open_rating: "Open rating #{id}",
-            take: "✋ I'll take it",
-            resolve: "✅ Resolved",
-            voice: "Patient's voice for rating {id}",
-            voice_subject: "patient's voice, rating #{id}",
-            escalated: "Nobody took it in {dur} — passing it to you",
-            escalated_subject: "not taken in {dur}",
-            taken: "✋ Taken by {by}, {at}",
-            resolved: "✅ Resolved by {by}, {at} (in {dur})",
-            cause: "cause: {cause}",
-            cause_prompt: "Reply to this message with the cause in one line (alert #{id})",
-            down: "{channel} was unreachable from {from} to {to} ({dur}).",
-            down_at: "{channel} was unreachable at {from} ({dur}).",
-            held: "Delayed messages ({n}) follow below.",
-            down_subject: "{channel} was unreachable for {dur}",
-            mail: "Email",
-            health_down: "{what} has been down since {since}",
-            health_up: "{what} is working again (down since {since})",
-            test: "Test message: Otklik notifications reach you.",
-            test_subject: "test message",
-            paired: "This chat, {chat}, is now connected to Otklik at {clinic}.",
-            paired_plain: "This chat, {chat}, is now connected to Otklik.",
-            paired_more: "Low ratings and reports will come here. Commands: /help",
-            report_day: "Report for {date}",
-            report_day_until: "Report for {date} (until {to})",
-            report_range: "Report {from}–{to}, {date}",
-            report_days: "Report {from} – {to}",
-            ratings: "Ratings",
-            satisfied: "Satisfied",
-            net: "Net score",
-            vs_previous: "vs the previous period",
-            flagged: "Flagged (not counted)",
-            unassigned: "With no registrar",
-            by_registrar: "By registrar",
-            total_col: "Total",
-            shown_top: "Showing {n} of {m}: those with the most ratings.",
-            negatives: "Low ratings",
-            no_negatives: "No low ratings",
-            more: "…and {n} more",
-            photo: "photo",
-            voice_mark: "voice",
-            no_ratings: "No ratings in this period",
-            chart_shown: "Showing {n} of {m}",
-            total_ratings: "Total ratings",
-            ranked_count: "Ranked: {n}",
-            not_ranked: "Too few ratings to rank (under {min})",
-            now_at: "Now",
-            today_count: "Ratings today: {n}",
-            no_ratings_today: "No ratings today yet",
-            help_title: "Otklik commands",
-            help_lines: [
-                "/today — today's leaderboard",
-                "/week — this week's leaderboard",
-                "/top — the top three",
-                "/desk 2 — who is at desk 2 now and the desk's ratings today",
-                "/help — this help",
-                "Buttons under an alert: “I'll take it” — you are on it; “Resolved” — reply with the cause in one line.",
-            ],
-            seconds: "s",
-            minutes: "min",
-            hours: "h",
-            days: "d",
-        },
-        Language::Es => Words {
-            desk: "Ventanilla",
-            registrar: "Recepcionista",
-            nobody: "nadie de turno",
-            nobody_short: "(nadie de turno)",
-            nobody_at_desk: "Sin nadie",
-            time: "Hora",
-            clinic: "Clínica",
-            score_of: "{score} de {levels}",
-            low_rating: "valoración baja",
-            rating_named: "valoración «{level}»",
-            rating_no: "Valoración #{id}",
-            open_rating: "Abrir valoración #{id}",
-            take: "✋ Me encargo",
-            resolve: "✅ Resuelto",
-            voice: "Voz del paciente de la valoración {id}",
-            voice_subject: "voz del paciente, valoración #{id}",
-            escalated: "Nadie se encargó en {dur}; se lo pasamos a usted",
-            escalated_subject: "sin atender en {dur}",
-            taken: "✋ Se encarga: {by}, {at}",
-            resolved: "✅ Resuelto por {by}, {at} (en {dur})",
-            cause: "causa: {cause}",
-            cause_prompt: "Responda a este mensaje con la causa en una línea (aviso #{id})",
-            down: "{channel} no estuvo disponible de {from} a {to} ({dur}).",
-            down_at: "{channel} no estuvo disponible a las {from} ({dur}).",
-            held: "Los mensajes retrasados ({n}) siguen a continuación.",
-            down_subject: "{channel} sin conexión durante {dur}",
-            mail: "Correo",
-            health_down: "{what} no funciona desde {since}",
-            health_up: "{what} vuelve a funcionar (fallaba desde {since})",
-            test: "Mensaje de prueba: las notificaciones de Otklik llegan.",
-            test_subject: "mensaje de prueba",
-            paired: "El chat {chat} queda conectado a Otklik de {clinic}.",
-            paired_plain: "El chat {chat} queda conectado a Otklik.",
-            paired_more: "Aquí llegarán las valoraciones bajas y los informes. Comandos: /help",
-            report_day: "Informe del día {date}",
-            report_day_until: "Informe del día {date} (hasta las {to})",
-            report_range: "Informe de {from} a {to}, {date}",
-            report_days: "Informe del {from} al {to}",
-            ratings: "Valoraciones",
-            satisfied: "Satisfechos",
-            net: "Índice neto",
-            vs_previous: "frente al periodo anterior",
-            flagged: "Sospechosas (no cuentan)",
-            unassigned: "Sin recepcionista",
-            by_registrar: "Por recepcionista",
-            total_col: "Total",
-            shown_top: "Se muestran {n} de {m}: los que tienen más valoraciones.",
-            negatives: "Valoraciones bajas",
-            no_negatives: "Sin valoraciones bajas",
-            more: "…y {n} más",
-            photo: "foto",
-            voice_mark: "voz",
-            no_ratings: "No hay valoraciones en este periodo",
-            chart_shown: "Se muestran {n} de {m}",
-            total_ratings: "Valoraciones en total",
-            ranked_count: "En la clasificación: {n}",
-            not_ranked: "Pocas valoraciones para clasificar (menos de {min})",
-            now_at: "Ahora",
-            today_count: "Valoraciones de hoy: {n}",
-            no_ratings_today: "Hoy aún no hay valoraciones",
-            help_title: "Comandos de Otklik",
-            help_lines: [
-                "/today — clasificación de hoy",
-                "/week — clasificación de esta semana",
-                "/top — los tres primeros",
-                "/desk 2 — quién está ahora en la ventanilla 2 y sus valoraciones de hoy",
-                "/help — esta ayuda",
-                "Botones bajo un aviso: «Me encargo» — usted se ocupa; «Resuelto» — responda con la causa en una línea.",
-            ],
-            seconds: "s",
-            minutes: "min",
-            hours: "h",
-            days: "d",
-        },
-    }
-}
-
-/// The names of the levels of an n-level scale, lowest first (as on the screens, see
-/// ui/src/i18n.ts); numbers for a scale without names.
-fn level_names(lang: Language, levels: u8) -> Vec<String> {
-    let names: &[&str] = match (lang, levels) {
-        (Language::Ru, 3) => &["Плохо", "Нормально", "Отлично"],
-        (Language::Ru, 4) => &["Плохо", "Так себе", "Хорошо", "Отлично"],
-        (Language::Ru, 5) => &["Очень плохо", "Плохо", "Нормально", "Хорошо", "Отлично"],
-        (Language::Ru, 7) => &[
-            "Ужасно",
-            "Очень плохо",
-            "Плохо",
-            "Нормально",
-            "Хорошо",
-            "Очень хорошо",
-            "Отлично",
-        ],
-        (Language::En, 3) => &["Bad", "OK", "Excellent"],
-        (Language::En, 4) => &["Bad", "So-so", "Good", "Excellent"],
-        (Language::En, 5) => &["Very bad", "Bad", "OK", "Good", "Excellent"],
-        (Language::En, 7) => &[
-            "Awful",
-            "Very bad",
-            "Bad",
-            "OK",
-            "Good",
-            "Very good",
-            "Excellent",
-        ],
-        (Language::Es, 3) => &["Mal", "Normal", "Excelente"],
-        (Language::Es, 4) => &["Mal", "Regular", "Bien", "Excelente"],
-        (Language::Es, 5) => &["Muy mal", "Mal", "Normal", "Bien", "Excelente"],
-        (Language::Es, 7) => &[
-            "Pésimo",
-            "Muy mal",
-            "Mal",
-            "Normal",
-            "Bien",
-            "Muy bien",
-            "Excelente",
-        ],
-        _ => &[],
-    };
-    if names.is_empty() {
-        (1..=levels).map(|l| l.to_string()).collect()
-    } else {
-        names.iter().map(|s| s.to_string()).collect()
-    }
-}
-
-fn level_name(lang: Language, score: i64, levels: u8) -> String {
-    usize::try_from(score - 1)
-        .ok()
-        .and_then(|i| level_names(lang, levels).into_iter().nth(i))
-        .unwrap_or_else(|| score.to_string())
-}
-
-/// Fills `{key}` placeholders in one pass: inserted values are never scanned again, so a name
-/// with braces stays as it is. An unknown key is left in place.
-fn fill(template: &str, args: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len() + 32);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let value = after
-            .find('}')
-            .and_then(|close| Some((args.iter().find(|(k, _)| *k == &after[..close])?, close)));
-        match value {
-            Some(((_, v), close)) => {
-                out.push_str(v);
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
 
 /// Escapes a value for Telegram HTML (and the email's HTML part): `&`, `<`, `>`, and `"` for
 /// attribute values.
@@ -461,14 +78,6 @@ fn cut(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
         t.push('…');
         t
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_lowercase().chain(c).collect(),
-        None => String::new(),
     }
 }
 
@@ -592,17 +201,17 @@ fn stamp(at: Millis, now: Millis, tz: Tz, lang: Language) -> String {
 }
 
 /// "15 мин", "2 ч 5 мин", "3 дн. 4 ч".
-fn duration(minutes: i64, w: &Words) -> String {
+fn duration(minutes: i64, w: &Catalog) -> String {
     let m = minutes.max(0);
     match m {
-        m if m < 60 => format!("{m} {}", w.minutes),
+        m if m < 60 => format!("{m} {}", w.messages.minutes),
         m if m < 48 * 60 => match m % 60 {
-            0 => format!("{} {}", m / 60, w.hours),
-            r => format!("{} {} {r} {}", m / 60, w.hours, w.minutes),
+            0 => format!("{} {}", m / 60, w.messages.hours),
+            r => format!("{} {} {r} {}", m / 60, w.messages.hours, w.messages.minutes),
         },
         m => match (m / 60) % 24 {
-            0 => format!("{} {}", m / 1440, w.days),
-            h => format!("{} {} {h} {}", m / 1440, w.days, w.hours),
+            0 => format!("{} {}", m / 1440, w.messages.days),
+            h => format!("{} {} {h} {}", m / 1440, w.messages.days, w.messages.hours),
         },
     }
 }
@@ -612,13 +221,23 @@ fn minutes_between(from: Millis, to: Millis) -> i64 {
 }
 
 /// A desk named only by its number gets the word: "2" → "Окно 2".
-fn desk_label(desk: &str, w: &Words) -> String {
+fn desk_label(desk: &str, w: &Catalog) -> String {
     let desk = desk.trim();
     if !desk.is_empty() && desk.chars().all(|c| c.is_ascii_digit()) {
-        format!("{} {desk}", w.desk)
+        format!("{} {desk}", w.common.desk)
     } else {
         desk.to_string()
     }
+}
+
+/// "…и ещё 5": the rest of a list, counted.
+fn more(w: &Catalog, n: usize) -> String {
+    format!("…{}", fill(w.common.more, &[("n", &n.to_string())]))
+}
+
+/// "Показаны 12 из 30": the verb agrees with the count ("Показан 21 из 30").
+fn shown_of(lang: Language, forms: &Forms, n: usize, m: usize) -> String {
+    fill(&plural(lang, n as u64, forms), &[("m", &m.to_string())])
 }
 
 /// "🔴 Плохо 3 · 🟡 Нормально 9 · 🟢 Отлично 30", lowest first.
@@ -682,11 +301,11 @@ impl Body {
 }
 
 /// The lines every alert shows: level, desk, registrar, time, clinic, link.
-fn alert_lines(f: &AlertFacts, w: &Words, lang: Language, tz: Tz, now: Millis, b: &mut Body) {
+fn alert_lines(f: &AlertFacts, w: &Catalog, lang: Language, tz: Tz, now: Millis, b: &mut Body) {
     let desk = desk_label(&f.desk, w);
     let level = level_name(lang, f.score, f.levels);
     let of = fill(
-        w.score_of,
+        w.messages.score_of,
         &[
             ("score", &f.score.to_string()),
             ("levels", &f.levels.to_string()),
@@ -699,57 +318,60 @@ fn alert_lines(f: &AlertFacts, w: &Words, lang: Language, tz: Tz, now: Millis, b
     );
     match &f.registrar {
         Some(name) => b.line(
-            &format!("{}: {name}", w.registrar),
-            &format!("{}: <b>{}</b>", w.registrar, esc(name)),
+            &format!("{}: {name}", w.common.registrar),
+            &format!("{}: <b>{}</b>", w.common.registrar, esc(name)),
         ),
         None => b.line(
-            &format!("{}: {}", w.registrar, w.nobody),
-            &format!("{}: <i>{}</i>", w.registrar, w.nobody),
+            &format!("{}: {}", w.common.registrar, w.messages.nobody),
+            &format!("{}: <i>{}</i>", w.common.registrar, w.messages.nobody),
         ),
     }
     let at = stamp(f.at, now, tz, lang);
-    b.line(&format!("{}: {at}", w.time), &format!("{}: {at}", w.time));
+    b.line(
+        &format!("{}: {at}", w.common.time),
+        &format!("{}: {at}", w.common.time),
+    );
     if !f.clinic.trim().is_empty() {
         b.line(
-            &format!("{}: {}", w.clinic, f.clinic),
-            &format!("{}: {}", w.clinic, esc(&f.clinic)),
+            &format!("{}: {}", w.messages.clinic, f.clinic),
+            &format!("{}: {}", w.messages.clinic, esc(&f.clinic)),
         );
     }
     let id = f.rating_id.to_string();
     match &f.link {
         Some(href) => {
-            let label = fill(w.open_rating, &[("id", &id)]);
+            let label = fill(w.messages.open_rating, &[("id", &id)]);
             b.line(&format!("{label}: {href}"), &link(href, &label));
         }
         None => {
-            let label = fill(w.rating_no, &[("id", &id)]);
+            let label = fill(w.messages.rating_no, &[("id", &id)]);
             b.line(&label, &label);
         }
     }
 }
 
 /// "низкая оценка — Окно 2, Иванова М."
-fn alert_subject(f: &AlertFacts, w: &Words, lang: Language) -> String {
+fn alert_subject(f: &AlertFacts, w: &Catalog, lang: Language) -> String {
     let what = if tone(f.score, f.levels) == Tone::Red {
-        w.low_rating.to_string()
+        w.messages.low_rating.to_string()
     } else {
         fill(
-            w.rating_named,
+            w.messages.rating_named,
             &[("level", &level_name(lang, f.score, f.levels))],
         )
     };
-    let who = f.registrar.as_deref().unwrap_or(w.nobody);
+    let who = f.registrar.as_deref().unwrap_or(w.messages.nobody);
     format!("{what} — {}, {who}", desk_label(&f.desk, w))
 }
 
-fn alert_buttons(alert_id: i64, w: &Words) -> Vec<Button> {
+fn alert_buttons(alert_id: i64, w: &Catalog) -> Vec<Button> {
     vec![
         Button {
-            label: w.take.to_string(),
+            label: w.messages.take.to_string(),
             data: format!("take:{alert_id}"),
         },
         Button {
-            label: w.resolve.to_string(),
+            label: w.messages.resolve.to_string(),
             data: format!("resolve:{alert_id}"),
         },
     ]
@@ -762,15 +384,15 @@ pub fn alert(f: &AlertFacts, lang: Language, tz: Tz) -> Outgoing {
 }
 
 fn alert_at(f: &AlertFacts, lang: Language, tz: Tz, now: Millis) -> Outgoing {
-    let w = words(lang);
+    let w = words::of(lang);
     let mut b = Body::new();
-    alert_lines(f, &w, lang, tz, now, &mut b);
+    alert_lines(f, w, lang, tz, now, &mut b);
     Outgoing {
-        subject: format!("Otklik: {}", alert_subject(f, &w, lang)),
+        subject: format!("Otklik: {}", alert_subject(f, w, lang)),
         text: b.text,
         html: Some(b.html),
         attachments: Vec::new(),
-        buttons: alert_buttons(f.alert_id, &w),
+        buttons: alert_buttons(f.alert_id, w),
     }
 }
 
@@ -781,25 +403,32 @@ pub fn voice(f: &AlertFacts, lang: Language, tz: Tz) -> Outgoing {
 }
 
 fn voice_at(f: &AlertFacts, lang: Language, tz: Tz, now: Millis) -> Outgoing {
-    let w = words(lang);
+    let w = words::of(lang);
     let id = format!("#{}", f.rating_id);
     let id_html = match &f.link {
         Some(href) => link(href, &id),
         None => id.clone(),
     };
-    let mut tail = vec![desk_label(&f.desk, &w)];
+    let mut tail = vec![desk_label(&f.desk, w)];
     tail.extend(f.registrar.clone());
     tail.push(stamp(f.at, now, tz, lang));
     let tail_html: Vec<String> = tail.iter().map(|s| esc(s)).collect();
     Outgoing {
         subject: format!(
             "Otklik: {}",
-            fill(w.voice_subject, &[("id", &f.rating_id.to_string())])
+            fill(
+                w.messages.voice_subject,
+                &[("id", &f.rating_id.to_string())]
+            )
         ),
-        text: format!("🎙 {} · {}", fill(w.voice, &[("id", &id)]), tail.join(" · ")),
+        text: format!(
+            "🎙 {} · {}",
+            fill(w.messages.voice, &[("id", &id)]),
+            tail.join(" · ")
+        ),
         html: Some(format!(
             "🎙 {} · {}",
-            fill(w.voice, &[("id", &id_html)]),
+            fill(w.messages.voice, &[("id", &id_html)]),
             tail_html.join(" · ")
         )),
         attachments: Vec::new(),
@@ -814,23 +443,23 @@ pub fn escalation(f: &AlertFacts, minutes: i64, lang: Language, tz: Tz) -> Outgo
 }
 
 fn escalation_at(f: &AlertFacts, minutes: i64, lang: Language, tz: Tz, now: Millis) -> Outgoing {
-    let w = words(lang);
-    let dur = duration(minutes, &w);
-    let head = fill(w.escalated, &[("dur", &dur)]);
+    let w = words::of(lang);
+    let dur = duration(minutes, w);
+    let head = fill(w.messages.escalated, &[("dur", &dur)]);
     let mut b = Body::new();
     b.line(&format!("⏰ {head}"), &format!("⏰ <b>{head}</b>"));
     b.blank();
-    alert_lines(f, &w, lang, tz, now, &mut b);
+    alert_lines(f, w, lang, tz, now, &mut b);
     Outgoing {
         subject: format!(
             "Otklik: {} — {}",
-            fill(w.escalated_subject, &[("dur", &dur)]),
-            alert_subject(f, &w, lang)
+            fill(w.messages.escalated_subject, &[("dur", &dur)]),
+            alert_subject(f, w, lang)
         ),
         text: b.text,
         html: Some(b.html),
         attachments: Vec::new(),
-        buttons: alert_buttons(f.alert_id, &w),
+        buttons: alert_buttons(f.alert_id, w),
     }
 }
 
@@ -857,11 +486,12 @@ pub fn alert_state_line(s: &AlertState, lang: Language, tz: Tz) -> String {
 }
 
 fn alert_state_line_at(s: &AlertState, lang: Language, tz: Tz, now: Millis) -> String {
-    let w = words(lang);
+    let w = words::of(lang);
     match *s {
-        AlertState::Taken { by, at } => {
-            fill(w.taken, &[("by", by), ("at", &stamp(at, now, tz, lang))])
-        }
+        AlertState::Taken { by, at } => fill(
+            w.messages.taken,
+            &[("by", by), ("at", &stamp(at, now, tz, lang))],
+        ),
         AlertState::Resolved {
             by,
             at,
@@ -869,17 +499,17 @@ fn alert_state_line_at(s: &AlertState, lang: Language, tz: Tz, now: Millis) -> S
             minutes,
         } => {
             let mut line = fill(
-                w.resolved,
+                w.messages.resolved,
                 &[
                     ("by", by),
                     ("at", &stamp(at, now, tz, lang)),
-                    ("dur", &duration(minutes, &w)),
+                    ("dur", &duration(minutes, w)),
                 ],
             );
             let cause = cause.trim();
             if !cause.is_empty() {
                 line.push_str(" — ");
-                line.push_str(&fill(w.cause, &[("cause", cause)]));
+                line.push_str(&fill(w.messages.cause, &[("cause", cause)]));
             }
             line
         }
@@ -890,28 +520,22 @@ fn alert_state_line_at(s: &AlertState, lang: Language, tz: Tz, now: Millis) -> S
 /// одной строкой причину (оповещение #5)". Plain text. The number is the alert's, so it is
 /// called an alert, not a rating (whose own number the alert shows).
 pub fn cause_prompt(alert_id: i64, lang: Language) -> String {
-    fill(words(lang).cause_prompt, &[("id", &alert_id.to_string())])
+    fill(
+        words::of(lang).messages.cause_prompt,
+        &[("id", &alert_id.to_string())],
+    )
 }
 
 /// The buttons left after "take": only resolve.
 pub fn buttons_taken(alert_id: i64, lang: Language) -> Vec<Button> {
     vec![Button {
-        label: words(lang).resolve.to_string(),
+        label: words::of(lang).messages.resolve.to_string(),
         data: format!("resolve:{alert_id}"),
     }]
 }
 
 // ---------------------------------------------------------------------------------------------
 // Notices
-
-fn channel_name(channel: &str, w: &Words) -> String {
-    match channel {
-        "telegram" => "Telegram".to_string(),
-        "email" => w.mail.to_string(),
-        "webhook" => "Webhook".to_string(),
-        other => other.to_string(),
-    }
-}
 
 /// A channel was down: "⚠️ Telegram: не было связи с 12:01 до 12:05 (4 мин). Задержанные
 /// сообщения (7) идут ниже." `held`: the messages that waited (the sentence is left out at 0).
@@ -936,18 +560,22 @@ fn down_notice_at(
     tz: Tz,
     now: Millis,
 ) -> Outgoing {
-    let w = words(lang);
-    let name = channel_name(channel, &w);
+    let w = words::of(lang);
+    let name = words::channel_name(lang, channel);
     // Under a minute reads in seconds, not "0 min".
     let dur = if to - from < MINUTE {
-        format!("{} {}", ((to - from) / 1000).max(1), w.seconds)
+        format!("{} {}", ((to - from) / 1000).max(1), w.messages.seconds)
     } else {
-        duration(minutes_between(from, to), &w)
+        duration(minutes_between(from, to), w)
     };
     let (from_s, to_s) = (stamp(from, now, tz, lang), stamp(to, now, tz, lang));
     let sentence = |channel: &str| {
         fill(
-            if from_s == to_s { w.down_at } else { w.down },
+            if from_s == to_s {
+                w.messages.down_at
+            } else {
+                w.messages.down
+            },
             &[
                 ("channel", channel),
                 ("from", &from_s),
@@ -959,14 +587,17 @@ fn down_notice_at(
     let mut text = format!("⚠️ {}", sentence(&name));
     let mut html = format!("⚠️ {}", sentence(&format!("<b>{}</b>", esc(&name))));
     if held > 0 {
-        let more = fill(w.held, &[("n", &held.to_string())]);
+        let more = fill(w.messages.held, &[("n", &held.to_string())]);
         text = format!("{text}\n{more}");
         html = format!("{html}\n{more}");
     }
     Outgoing {
         subject: format!(
             "Otklik: {}",
-            fill(w.down_subject, &[("channel", &name), ("dur", &dur)])
+            fill(
+                w.messages.down_subject,
+                &[("channel", &name), ("dur", &dur)]
+            )
         ),
         text,
         html: Some(html),
@@ -998,12 +629,12 @@ fn health_notice_at(
     tz: Tz,
     now: Millis,
 ) -> Outgoing {
-    let w = words(lang);
+    let w = words::of(lang);
     let since = stamp(since, now, tz, lang);
     let (template, mark) = if down {
-        (w.health_down, "⚠️")
+        (w.messages.health_down, "⚠️")
     } else {
-        (w.health_up, "✅")
+        (w.messages.health_up, "✅")
     };
     let sentence = |what: &str| fill(template, &[("what", what), ("since", &since)]);
     let mut text = format!("{mark} {}", sentence(what));
@@ -1024,17 +655,20 @@ fn health_notice_at(
 
 /// A test message asked for on the console.
 pub fn test_message(clinic: &str, lang: Language) -> Outgoing {
-    let w = words(lang);
+    let w = words::of(lang);
     let mut b = Body::new();
-    b.line(&format!("✅ {}", w.test), &format!("✅ <b>{}</b>", w.test));
+    b.line(
+        &format!("✅ {}", w.messages.test),
+        &format!("✅ <b>{}</b>", w.messages.test),
+    );
     if !clinic.trim().is_empty() {
         b.line(
-            &format!("{}: {clinic}", w.clinic),
-            &format!("{}: {}", w.clinic, esc(clinic)),
+            &format!("{}: {clinic}", w.messages.clinic),
+            &format!("{}: {}", w.messages.clinic, esc(clinic)),
         );
     }
     Outgoing {
-        subject: format!("Otklik: {}", w.test_subject),
+        subject: format!("Otklik: {}", w.messages.test_subject),
         text: b.text,
         html: Some(b.html),
         attachments: Vec::new(),
@@ -1044,7 +678,7 @@ pub fn test_message(clinic: &str, lang: Language) -> Outgoing {
 
 /// The answer to a pairing code (HTML).
 pub fn paired(clinic: &str, chat_title: &str, lang: Language) -> String {
-    let w = words(lang);
+    let w = words::of(lang);
     let quoted = |s: &str| match lang {
         Language::En => format!("“<b>{}</b>”", esc(s)),
         Language::Ru | Language::Es => format!("«<b>{}</b>»", esc(s)),
@@ -1053,13 +687,13 @@ pub fn paired(clinic: &str, chat_title: &str, lang: Language) -> String {
         "✅ {}\n{}",
         fill(
             if clinic.trim().is_empty() {
-                w.paired_plain
+                w.messages.paired_plain
             } else {
-                w.paired
+                w.messages.paired
             },
             &[("chat", &quoted(chat_title)), ("clinic", &quoted(clinic))]
         ),
-        w.paired_more
+        w.messages.paired_more
     )
 }
 
@@ -1085,7 +719,7 @@ pub struct Negative {
 /// The report's title in the clinic's zone: "Отчёт за 13:00–14:00, 23.11", "Отчёт за день
 /// 23.11", "Отчёт за день 23.11 (до 20:00)" (a day so far), "Отчёт за 16.11 – 22.11".
 fn report_title(from: Millis, to: Millis, lang: Language, tz: Tz) -> String {
-    let w = words(lang);
+    let w = words::of(lang);
     let (start, end) = (local(from, tz), local(to, tz));
     let last = local((to - 1).max(from), tz);
     let midnight = |t: &DateTime<Tz>| t.hour() == 0 && t.minute() == 0;
@@ -1093,9 +727,12 @@ fn report_title(from: Millis, to: Millis, lang: Language, tz: Tz) -> String {
         let day = date(&start, lang);
         let ends_at_midnight = midnight(&end) && end.date_naive() != start.date_naive();
         if midnight(&start) && ends_at_midnight {
-            fill(w.report_day, &[("date", &day)])
+            fill(w.messages.report_day, &[("date", &day)])
         } else if midnight(&start) && to - from > 12 * HOUR {
-            fill(w.report_day_until, &[("date", &day), ("to", &clock(&end))])
+            fill(
+                w.messages.report_day_until,
+                &[("date", &day), ("to", &clock(&end))],
+            )
         } else {
             let to_s = if ends_at_midnight {
                 "24:00".to_string()
@@ -1103,18 +740,18 @@ fn report_title(from: Millis, to: Millis, lang: Language, tz: Tz) -> String {
                 clock(&end)
             };
             fill(
-                w.report_range,
+                w.messages.report_range,
                 &[("from", &clock(&start)), ("to", &to_s), ("date", &day)],
             )
         }
     } else if midnight(&start) && midnight(&end) {
         fill(
-            w.report_days,
+            w.messages.report_days,
             &[("from", &date(&start, lang)), ("to", &date(&last, lang))],
         )
     } else {
         fill(
-            w.report_days,
+            w.messages.report_days,
             &[
                 ("from", &date_clock(&start, &start, lang)),
                 ("to", &date_clock(&end, &start, lang)),
@@ -1123,9 +760,9 @@ fn report_title(from: Millis, to: Millis, lang: Language, tz: Tz) -> String {
     }
 }
 
-fn group_name(g: &Group, w: &Words) -> String {
+fn group_name(g: &Group, w: &Catalog) -> String {
     if g.name.trim().is_empty() {
-        w.nobody_short.to_string()
+        w.common.nobody_short.to_string()
     } else {
         g.name.clone()
     }
@@ -1133,7 +770,7 @@ fn group_name(g: &Group, w: &Words) -> String {
 
 /// The per-registrar table, aligned for a monospace font: name, total, per level (1…n), the
 /// share of satisfied.
-fn registrar_table(groups: &[&Group], levels: usize, w: &Words) -> String {
+fn registrar_table(groups: &[&Group], levels: usize, w: &Catalog) -> String {
     let names: Vec<String> = groups
         .iter()
         .map(|g| cut(&group_name(g, w), NAME_WIDTH))
@@ -1142,7 +779,7 @@ fn registrar_table(groups: &[&Group], levels: usize, w: &Words) -> String {
     let count_w = groups
         .iter()
         .map(|g| g.figures.count.to_string().len())
-        .chain([w.total_col.chars().count()])
+        .chain([w.messages.total_col.chars().count()])
         .max()
         .unwrap_or(0);
     let level_w = groups
@@ -1156,7 +793,11 @@ fn registrar_table(groups: &[&Group], levels: usize, w: &Words) -> String {
         format!("{}{s}", " ".repeat(width.saturating_sub(n)))
     };
     let mut out = String::new();
-    let mut header = format!("{}  {}", " ".repeat(name_w), pad(w.total_col, count_w));
+    let mut header = format!(
+        "{}  {}",
+        " ".repeat(name_w),
+        pad(w.messages.total_col, count_w)
+    );
     for l in 1..=levels {
         header.push(' ');
         header.push_str(&pad(&l.to_string(), level_w));
@@ -1193,7 +834,7 @@ fn negative_line(
     same_day: bool,
     lang: Language,
     tz: Tz,
-    w: &Words,
+    w: &Catalog,
 ) -> (String, String) {
     let t = local(n.at, tz);
     let at = if same_day {
@@ -1204,10 +845,10 @@ fn negative_line(
     let desk = desk_label(&n.desk, w);
     let mut marks = Vec::new();
     if n.has_photo {
-        marks.push(w.photo);
+        marks.push(w.messages.photo);
     }
     if n.has_voice {
-        marks.push(w.voice_mark);
+        marks.push(w.messages.voice_mark);
     }
     let mut id = format!("#{}", n.rating_id);
     if !marks.is_empty() {
@@ -1216,7 +857,10 @@ fn negative_line(
     let e = emoji(n.score, levels);
     let (who, who_html) = match &n.registrar {
         Some(name) => (name.clone(), esc(name)),
-        None => (w.nobody.to_string(), format!("<i>{}</i>", w.nobody)),
+        None => (
+            w.messages.nobody.to_string(),
+            format!("<i>{}</i>", w.messages.nobody),
+        ),
     };
     let mut text = format!("{e} {at} · {desk} · {who} · {id}");
     let mut html = format!("{e} {at} · {} · {who_html} · ", esc(&desk));
@@ -1254,7 +898,7 @@ impl ReportParts<'_> {
     /// `negatives` low ratings listed.
     fn build(&self, registrars: usize, negatives: usize) -> Body {
         let (r, lang) = (self.r, self.lang);
-        let w = words(lang);
+        let w = words::of(lang);
         let mut b = Body::new();
         b.line(&self.title, &format!("<b>{}</b>", esc(&self.title)));
         if !self.clinic.trim().is_empty() {
@@ -1263,16 +907,19 @@ impl ReportParts<'_> {
         b.blank();
         let t = &r.totals;
         if t.count == 0 {
-            b.line(&format!("{}.", w.no_ratings), &format!("{}.", w.no_ratings));
+            b.line(
+                &format!("{}.", w.messages.no_ratings),
+                &format!("{}.", w.messages.no_ratings),
+            );
             if t.flagged > 0 {
-                let s = format!("{}: {}", w.flagged, t.flagged);
+                let s = format!("{}: {}", w.messages.flagged, t.flagged);
                 b.line(&s, &s);
             }
             return b;
         }
         b.line(
-            &format!("{}: {}", w.ratings, t.count),
-            &format!("{}: <b>{}</b>", w.ratings, t.count),
+            &format!("{}: {}", w.common.ratings, t.count),
+            &format!("{}: <b>{}</b>", w.common.ratings, t.count),
         );
         let counts = level_counts(&t.levels, lang);
         b.line(&counts, &esc(&counts));
@@ -1282,23 +929,23 @@ impl ReportParts<'_> {
             t.count,
             r.previous.count,
         )
-        .map(|d| format!(" ({d} {})", w.vs_previous))
+        .map(|d| format!(" ({d} {})", w.messages.vs_previous))
         .unwrap_or_default();
         b.line(
-            &format!("{}: {}{vs}", w.satisfied, pct(t.satisfaction)),
-            &format!("{}: <b>{}</b>{vs}", w.satisfied, pct(t.satisfaction)),
+            &format!("{}: {}{vs}", w.common.satisfied, pct(t.satisfaction)),
+            &format!("{}: <b>{}</b>{vs}", w.common.satisfied, pct(t.satisfaction)),
         );
         let net_vs = change(t.net, r.previous.net, t.count, r.previous.count)
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
         let net = format!(
             "{}: {}{net_vs}",
-            w.net,
+            w.common.net,
             signed((t.net * 100.0).round() as i64)
         );
         b.line(&net, &net);
         if t.flagged > 0 {
-            let s = format!("{}: {}", w.flagged, t.flagged);
+            let s = format!("{}: {}", w.messages.flagged, t.flagged);
             b.line(&s, &s);
         }
 
@@ -1316,38 +963,32 @@ impl ReportParts<'_> {
             } else {
                 all.clone()
             };
-            let table = registrar_table(&shown, usize::from(r.scale), &w);
+            let table = registrar_table(&shown, usize::from(r.scale), w);
             b.blank();
-            b.line(w.by_registrar, &format!("<b>{}</b>", w.by_registrar));
+            b.line(
+                w.messages.by_registrar,
+                &format!("<b>{}</b>", w.messages.by_registrar),
+            );
             b.line(&table, &format!("<pre>{}</pre>", esc(&table)));
             if shown.len() < all.len() {
-                let note = fill(
-                    w.shown_top,
-                    &[
-                        ("n", &shown.len().to_string()),
-                        ("m", &all.len().to_string()),
-                    ],
-                );
+                let note = shown_of(lang, &w.messages.shown_top, shown.len(), all.len());
                 b.line(&note, &format!("<i>{note}</i>"));
             }
         }
 
         b.blank();
         if self.negatives.is_empty() {
-            b.line(w.no_negatives, w.no_negatives);
+            b.line(w.messages.no_negatives, w.messages.no_negatives);
         } else {
-            let head = format!("{} ({})", w.negatives, self.negatives.len());
+            let head = format!("{} ({})", w.messages.negatives, self.negatives.len());
             b.line(&head, &format!("<b>{head}</b>"));
             let shown = negatives.min(self.negatives.len());
             for n in &self.negatives[..shown] {
-                let (text, html) = negative_line(n, r.scale, self.same_day, lang, self.tz, &w);
+                let (text, html) = negative_line(n, r.scale, self.same_day, lang, self.tz, w);
                 b.line(&text, &html);
             }
             if shown < self.negatives.len() {
-                let more = fill(
-                    w.more,
-                    &[("n", &(self.negatives.len() - shown).to_string())],
-                );
+                let more = more(w, self.negatives.len() - shown);
                 b.line(&more, &more);
             }
         }
@@ -1432,7 +1073,7 @@ pub fn report(
 pub fn report_chart(r: &Report, title: &str, lang: Language) -> Result<Vec<u8>, String> {
     let (width, height) = CHART_SIZE;
     register_chart_font()?;
-    let w = words(lang);
+    let w = words::of(lang);
     let levels = usize::from(r.scale).max(1);
     let names = level_names(lang, r.scale);
     let mut rows: Vec<&Group> = r
@@ -1465,7 +1106,7 @@ pub fn report_chart(r: &Report, title: &str, lang: Language) -> Result<Vec<u8>, 
                 .color(&MUTED)
                 .pos(Pos::new(HPos::Center, VPos::Center));
             let centre = (body_w as i32 / 2, body_h as i32 / 2);
-            body.draw(&Text::new(w.no_ratings.to_string(), centre, style))
+            body.draw(&Text::new(w.messages.no_ratings.to_string(), centre, style))
                 .map_err(err)?;
             root.present().map_err(err)?;
         } else {
@@ -1480,7 +1121,7 @@ pub fn report_chart(r: &Report, title: &str, lang: Language) -> Result<Vec<u8>, 
                 .unwrap_or(100)
                 + 56;
             let (plot, legend) = body.split_horizontally(body_w.saturating_sub(legend_w) as i32);
-            let labels: Vec<String> = rows.iter().map(|g| cut(&group_name(g, &w), 22)).collect();
+            let labels: Vec<String> = rows.iter().map(|g| cut(&group_name(g, w), 22)).collect();
             let label_w = labels
                 .iter()
                 .filter_map(|n| {
@@ -1517,7 +1158,7 @@ pub fn report_chart(r: &Report, title: &str, lang: Language) -> Result<Vec<u8>, 
                 .y_label_formatter(&label)
                 .x_labels(8)
                 .x_label_formatter(&|v| v.to_string())
-                .x_desc(w.ratings)
+                .x_desc(w.common.ratings)
                 .label_style(sized(1.0))
                 .axis_desc_style(sized(0.9))
                 .bold_line_style(RGBColor(225, 225, 225))
@@ -1570,10 +1211,7 @@ pub fn report_chart(r: &Report, title: &str, lang: Language) -> Result<Vec<u8>, 
                 y += 30;
             }
             if rows.len() < all_rows {
-                let note = fill(
-                    w.chart_shown,
-                    &[("n", &rows.len().to_string()), ("m", &all_rows.to_string())],
-                );
+                let note = shown_of(lang, &w.messages.chart_shown, rows.len(), all_rows);
                 // Bottom right, under the legend, where the axis leaves room.
                 let style = TextStyle::from(sized(0.85))
                     .color(&MUTED)
@@ -1599,7 +1237,7 @@ pub fn report_chart(r: &Report, title: &str, lang: Language) -> Result<Vec<u8>, 
 // ---------------------------------------------------------------------------------------------
 // The bot's answers
 
-fn entry_line(e: &Entry, w: &Words) -> String {
+fn entry_line(e: &Entry, w: &Catalog) -> String {
     let place = match e.rank {
         Some(1) => "🥇".to_string(),
         Some(2) => "🥈".to_string(),
@@ -1608,16 +1246,16 @@ fn entry_line(e: &Entry, w: &Words) -> String {
         None => "·".to_string(),
     };
     let name = if e.name.trim().is_empty() {
-        w.nobody_short
+        w.common.nobody_short
     } else {
         e.name.as_str()
     };
     format!(
         "{place} <b>{}</b> — {} {} · {}: {}",
         esc(name),
-        w.satisfied.to_lowercase(),
+        w.common.satisfied.to_lowercase(),
         pct(e.satisfaction),
-        w.ratings.to_lowercase(),
+        w.common.ratings.to_lowercase(),
         e.count
     )
 }
@@ -1631,24 +1269,24 @@ pub fn leaderboard_text(
     top_only: bool,
     lang: Language,
 ) -> String {
-    let w = words(lang);
+    let w = words::of(lang);
     let mut out = format!("🏆 <b>{}</b>", esc(title));
     let t = &board.totals;
     if t.count == 0 && board.entries.iter().all(|e| e.count == 0) {
-        out.push_str(&format!("\n{}.", w.no_ratings));
+        out.push_str(&format!("\n{}.", w.messages.no_ratings));
         return out;
     }
     out.push_str(&format!(
         "\n{}: <b>{}</b> · {} {}",
-        w.total_ratings,
+        w.messages.total_ratings,
         t.count,
-        w.satisfied.to_lowercase(),
+        w.common.satisfied.to_lowercase(),
         pct(t.satisfaction)
     ));
     if t.unassigned > 0 {
         out.push_str(&format!(
             " · {}: {}",
-            w.unassigned.to_lowercase(),
+            w.messages.unassigned.to_lowercase(),
             t.unassigned
         ));
     }
@@ -1659,16 +1297,19 @@ pub fn leaderboard_text(
         .iter()
         .filter(|e| e.rank.is_none() && e.count > 0)
         .collect();
-    let not_ranked = fill(w.not_ranked, &[("min", &board.min_ratings.to_string())]);
+    let not_ranked = fill(
+        w.messages.not_ranked,
+        &[("min", &board.min_ratings.to_string())],
+    );
     let limit = if top_only { 3 } else { BOARD_ROWS };
     for e in ranked.iter().take(limit) {
         out.push('\n');
-        out.push_str(&entry_line(e, &w));
+        out.push_str(&entry_line(e, w));
     }
     if top_only {
         out.push_str(&format!(
             "\n\n{}",
-            fill(w.ranked_count, &[("n", &ranked.len().to_string())])
+            fill(w.messages.ranked_count, &[("n", &ranked.len().to_string())])
         ));
         if ranked.is_empty() && !unranked.is_empty() {
             out.push_str(&format!("\n{not_ranked}: {}", unranked.len()));
@@ -1677,7 +1318,7 @@ pub fn leaderboard_text(
     }
     if ranked.len() > limit {
         out.push('\n');
-        out.push_str(&fill(w.more, &[("n", &(ranked.len() - limit).to_string())]));
+        out.push_str(&more(w, ranked.len() - limit));
     }
     if !unranked.is_empty() {
         let names: Vec<String> = unranked
@@ -1687,10 +1328,7 @@ pub fn leaderboard_text(
             .collect();
         out.push_str(&format!("\n\n<i>{not_ranked}</i>: {}", names.join(", ")));
         if unranked.len() > 15 {
-            out.push_str(&format!(
-                " {}",
-                fill(w.more, &[("n", &(unranked.len() - 15).to_string())])
-            ));
+            out.push_str(&format!(" {}", more(w, unranked.len() - 15)));
         }
     }
     out
@@ -1698,35 +1336,41 @@ pub fn leaderboard_text(
 
 /// /desk N (HTML): who is at the desk now and the desk's ratings today.
 pub fn desk_text(desk: &str, registrar: Option<&str>, today: &Figures, lang: Language) -> String {
-    let w = words(lang);
-    let mut out = format!("<b>{}</b>", esc(&desk_label(desk, &w)));
+    let w = words::of(lang);
+    let mut out = format!("<b>{}</b>", esc(&desk_label(desk, w)));
     match registrar {
-        Some(name) => out.push_str(&format!("\n{}: <b>{}</b>", w.now_at, esc(name))),
-        None => out.push_str(&format!("\n{}: <i>{}</i>", w.now_at, w.nobody_at_desk)),
+        Some(name) => out.push_str(&format!("\n{}: <b>{}</b>", w.messages.now_at, esc(name))),
+        None => out.push_str(&format!(
+            "\n{}: <i>{}</i>",
+            w.messages.now_at, w.messages.nobody_at_desk
+        )),
     }
     if today.count == 0 {
         out.push('\n');
-        out.push_str(w.no_ratings_today);
+        out.push_str(w.messages.no_ratings_today);
     } else {
         out.push_str(&format!(
             "\n{}\n{}\n{}: <b>{}</b>",
-            fill(w.today_count, &[("n", &format!("<b>{}</b>", today.count))]),
+            fill(
+                w.messages.today_count,
+                &[("n", &format!("<b>{}</b>", today.count))]
+            ),
             esc(&level_counts(&today.levels, lang)),
-            w.satisfied,
+            w.common.satisfied,
             pct(today.satisfaction)
         ));
     }
     if today.flagged > 0 {
-        out.push_str(&format!("\n{}: {}", w.flagged, today.flagged));
+        out.push_str(&format!("\n{}: {}", w.messages.flagged, today.flagged));
     }
     out
 }
 
 /// The bot's commands (HTML).
 pub fn help_text(lang: Language) -> String {
-    let w = words(lang);
-    let mut out = format!("<b>{}</b>", w.help_title);
-    for line in w.help_lines {
+    let w = words::of(lang);
+    let mut out = format!("<b>{}</b>", w.messages.help_title);
+    for line in w.messages.help_lines {
         out.push('\n');
         out.push_str(&esc(line));
     }
@@ -1737,12 +1381,7 @@ pub fn help_text(lang: Language) -> String {
 pub fn alert_summary(s: Option<&AlertState>, lang: Language, tz: Tz) -> String {
     match s {
         Some(s) => alert_state_line(s, lang, tz),
-        None => match lang {
-            Language::Ru => "⏳ никто не взял",
-            Language::En => "⏳ nobody took it",
-            Language::Es => "⏳ nadie se encargó",
-        }
-        .to_string(),
+        None => words::of(lang).messages.nobody_took.to_string(),
     }
 }
 
@@ -2003,7 +1642,7 @@ mod tests {
             alert: Some("решено: <script>".into()),
             ..negative(0)
         };
-        let (_, html) = negative_line(&n, 3, true, Language::Ru, moscow, &words(Language::Ru));
+        let (_, html) = negative_line(&n, 3, true, Language::Ru, moscow, words::of(Language::Ru));
         assert!(
             html.contains("&lt;i&gt;") && html.contains("&lt;script&gt;"),
             "{html}"
@@ -2024,28 +1663,29 @@ mod tests {
         }
         // The fixed words go into HTML unescaped, so they must not need it.
         for lang in LANGS {
-            let w = words(lang);
+            let w = words::of(lang);
             let fixed = [
-                w.nobody,
-                w.nobody_short,
-                w.nobody_at_desk,
-                w.flagged,
-                w.negatives,
-                w.more,
-                w.no_negatives,
-                w.no_ratings,
-                w.test,
-                w.paired,
-                w.paired_more,
-                w.escalated,
-                w.down,
-                w.held,
-                w.shown_top,
-                w.not_ranked,
-                w.help_title,
-                w.by_registrar,
+                w.messages.nobody,
+                w.common.nobody_short,
+                w.messages.nobody_at_desk,
+                w.messages.flagged,
+                w.messages.negatives,
+                w.common.more,
+                w.messages.no_negatives,
+                w.messages.no_ratings,
+                w.messages.test,
+                w.messages.paired,
+                w.messages.paired_more,
+                w.messages.escalated,
+                w.messages.down,
+                w.messages.held,
+                w.messages.shown_top.one,
+                w.messages.shown_top.other,
+                w.messages.not_ranked,
+                w.messages.help_title,
+                w.messages.by_registrar,
             ];
-            for s in fixed.iter().chain(&w.help_lines) {
+            for s in fixed.iter().chain(&w.messages.help_lines) {
                 assert!(!s.contains(['<', '>', '&']), "{s}");
             }
         }
@@ -2238,10 +1878,7 @@ mod tests {
         // Out-of-range scores clamp to the ends.
         assert_eq!(emoji(0, 3), "🔴");
         assert_eq!(emoji(9, 5), "🟢");
-        assert_eq!(level_name(Language::Ru, 2, 5), "Плохо");
-        assert_eq!(level_name(Language::En, 7, 7), "Excellent");
-        assert_eq!(level_name(Language::Es, 4, 7), "Normal");
-        assert_eq!(level_name(Language::Ru, 2, 6), "2");
+        // The level names: otklik_domain::words.
         // A yellow alert is not called low.
         let f = AlertFacts {
             score: 3,

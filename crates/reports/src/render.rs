@@ -7,101 +7,7 @@ use chrono_tz::Tz;
 use super::export::Chart;
 use super::figures::{Figures, Group, Report};
 use super::table::{Cell, Column, Table};
-use otklik_store::settings::Language;
-
-struct Words {
-    registrars: &'static str,
-    desks: &'static str,
-    hours: &'static str,
-    days: &'static str,
-    registrar: &'static str,
-    desk: &'static str,
-    nobody: &'static str,
-    date: &'static str,
-    weekday: &'static str,
-    hour: &'static str,
-    count: &'static str,
-    satisfaction: &'static str,
-    net: &'static str,
-    flagged: &'static str,
-    annulled: &'static str,
-    previous: &'static str,
-    level: &'static str,
-    report: &'static str,
-    trend: &'static str,
-    weekdays: [&'static str; 7],
-}
-
-fn words(lang: Language) -> Words {
-    match lang {
-        Language::Ru => Words {
-            registrars: "Регистраторы",
-            desks: "Окна",
-            hours: "Часы и дни недели",
-            days: "По дням",
-            registrar: "Регистратор",
-            desk: "Окно",
-            nobody: "(никого не было)",
-            date: "Дата",
-            weekday: "День недели",
-            hour: "Час",
-            count: "Оценок",
-            satisfaction: "Довольны",
-            net: "Индекс",
-            flagged: "Подозрительных",
-            annulled: "Аннулировано",
-            previous: "Довольны в прошлом периоде",
-            level: "Уровень",
-            report: "Отчёт об оценках",
-            trend: "Довольны по дням",
-            weekdays: ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"],
-        },
-        Language::En => Words {
-            registrars: "Registrars",
-            desks: "Desks",
-            hours: "Hours and weekdays",
-            days: "By day",
-            registrar: "Registrar",
-            desk: "Desk",
-            nobody: "(nobody on shift)",
-            date: "Date",
-            weekday: "Weekday",
-            hour: "Hour",
-            count: "Ratings",
-            satisfaction: "Satisfied",
-            net: "Net score",
-            flagged: "Flagged",
-            annulled: "Annulled",
-            previous: "Satisfied, previous period",
-            level: "Level",
-            report: "Ratings report",
-            trend: "Satisfied by day",
-            weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-        },
-        Language::Es => Words {
-            registrars: "Recepcionistas",
-            desks: "Ventanillas",
-            hours: "Horas y días de la semana",
-            days: "Por día",
-            registrar: "Recepcionista",
-            desk: "Ventanilla",
-            nobody: "(nadie de turno)",
-            date: "Fecha",
-            weekday: "Día",
-            hour: "Hora",
-            count: "Valoraciones",
-            satisfaction: "Satisfechos",
-            net: "Índice neto",
-            flagged: "Sospechosas",
-            annulled: "Anuladas",
-            previous: "Satisfechos, periodo anterior",
-            level: "Nivel",
-            report: "Informe de valoraciones",
-            trend: "Satisfechos por día",
-            weekdays: ["Lu", "Ma", "Mi", "Ju", "Vi", "Sá", "Do"],
-        },
-    }
-}
+use otklik_domain::words::{self, Catalog, Language};
 
 fn col(key: &str, title: &str, kind: &'static str) -> Column {
     Column {
@@ -111,20 +17,20 @@ fn col(key: &str, title: &str, kind: &'static str) -> Column {
     }
 }
 
-fn figure_columns(w: &Words, levels: usize) -> Vec<Column> {
-    let mut c = vec![col("count", w.count, "int")];
+fn figure_columns(w: &Catalog, levels: usize) -> Vec<Column> {
+    let mut c = vec![col("count", w.common.ratings, "int")];
     for l in 1..=levels {
         c.push(col(
             &format!("level_{l}"),
-            &format!("{} {l}", w.level),
+            &format!("{} {l}", w.tables.level),
             "int",
         ));
     }
     c.extend([
-        col("satisfaction", w.satisfaction, "share"),
-        col("net", w.net, "num"),
-        col("flagged", w.flagged, "int"),
-        col("annulled", w.annulled, "int"),
+        col("satisfaction", w.common.satisfied, "share"),
+        col("net", w.common.net, "num"),
+        col("flagged", w.tables.flagged, "int"),
+        col("annulled", w.tables.annulled, "int"),
     ]);
     c
 }
@@ -155,18 +61,18 @@ pub fn period_words(r: &Report, tz: Tz) -> String {
 }
 
 pub fn title(r: &Report, lang: Language, tz: Tz) -> String {
-    format!("{}, {}", words(lang).report, period_words(r, tz))
+    format!("{}, {}", words::of(lang).tables.report, period_words(r, tz))
 }
 
 /// The report's tables: registrars, desks, hours of the week, days.
 pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
-    let w = words(lang);
+    let w = words::of(lang);
     let levels = usize::from(r.scale);
     let period = period_words(r, tz);
     let group_table = |name: &str, title: &str, first: &str, groups: &[Group]| {
         let mut columns = vec![col("name", first, "text")];
-        columns.extend(figure_columns(&w, levels));
-        columns.push(col("previous_satisfaction", w.previous, "share"));
+        columns.extend(figure_columns(w, levels));
+        columns.push(col("previous_satisfaction", w.tables.previous, "share"));
         Table {
             name: name.to_string(),
             title: format!("{title}, {period}"),
@@ -175,7 +81,7 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
                 .iter()
                 .map(|g| {
                     let name = if g.name.is_empty() {
-                        w.nobody.to_string()
+                        w.common.nobody_short.to_string()
                     } else {
                         g.name.clone()
                     };
@@ -192,25 +98,32 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
         }
     };
     let mut hours_cols = vec![
-        col("weekday", w.weekday, "text"),
-        col("hour", w.hour, "int"),
+        col("weekday", w.tables.weekday, "text"),
+        col("hour", w.tables.hour, "int"),
     ];
-    hours_cols.extend(figure_columns(&w, levels));
-    let mut days_cols = vec![col("date", w.date, "text")];
-    days_cols.extend(figure_columns(&w, levels));
+    hours_cols.extend(figure_columns(w, levels));
+    let mut days_cols = vec![col("date", w.tables.date, "text")];
+    days_cols.extend(figure_columns(w, levels));
     vec![
-        group_table("registrars", w.registrars, w.registrar, &r.registrars),
-        group_table("desks", w.desks, w.desk, &r.desks),
+        group_table(
+            "registrars",
+            w.tables.registrars,
+            w.common.registrar,
+            &r.registrars,
+        ),
+        group_table("desks", w.tables.desks, w.common.desk, &r.desks),
         Table {
             name: "hours".into(),
-            title: format!("{}, {period}", w.hours),
+            title: format!("{}, {period}", w.tables.hours),
             columns: hours_cols,
             rows: r
                 .hours
                 .iter()
                 .map(|h| {
                     let mut row = vec![
-                        Cell::Text(w.weekdays[(h.weekday as usize).clamp(1, 7) - 1].to_string()),
+                        Cell::Text(
+                            w.tables.weekdays[(h.weekday as usize).clamp(1, 7) - 1].to_string(),
+                        ),
                         Cell::Int(i64::from(h.hour)),
                     ];
                     row.extend(figure_cells(&h.figures));
@@ -220,7 +133,7 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
         },
         Table {
             name: "days".into(),
-            title: format!("{}, {period}", w.days),
+            title: format!("{}, {period}", w.tables.days),
             columns: days_cols,
             rows: r
                 .days
@@ -237,12 +150,12 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
 
 /// The trend of satisfaction (in %) and the number of ratings by day.
 pub fn charts(r: &Report, lang: Language) -> Vec<Chart> {
-    let w = words(lang);
+    let w = words::of(lang);
     vec![Chart {
-        title: w.trend.to_string(),
+        title: w.tables.trend.to_string(),
         labels: r.days.iter().map(|d| d.date[5..].to_string()).collect(),
         series: vec![(
-            w.satisfaction.to_string(),
+            w.common.satisfied.to_string(),
             r.days
                 .iter()
                 .map(|d| (d.figures.satisfaction * 100.0).round())
@@ -263,12 +176,7 @@ pub fn raw_ratings(
     tz: Tz,
     limit: usize,
 ) -> otklik_domain::Result<Table> {
-    let w = words(lang);
-    let (when, score, source, flag) = match lang {
-        Language::Ru => ("Время", "Оценка", "Источник", "Пометка"),
-        Language::En => ("Time", "Score", "Source", "Flag"),
-        Language::Es => ("Hora", "Valoración", "Origen", "Marca"),
-    };
+    let w = words::of(lang);
     let mut stmt = conn.prepare(
         "SELECT r.id, r.at, d.name, g.name, r.score, r.scale, r.source,
                 (SELECT reason FROM rating_flags f WHERE f.rating_id = r.id),
@@ -293,7 +201,7 @@ pub fn raw_ratings(
                     Cell::Text(r.get(2)?),
                     Cell::Text(
                         r.get::<_, Option<String>>(3)?
-                            .unwrap_or_else(|| w.nobody.to_string()),
+                            .unwrap_or_else(|| w.common.nobody_short.to_string()),
                     ),
                     Cell::Int(r.get(4)?),
                     Cell::Int(r.get(5)?),
@@ -303,7 +211,7 @@ pub fn raw_ratings(
                         None => Cell::Empty,
                     },
                     if r.get::<_, bool>(8)? {
-                        Cell::Text(w.annulled.to_string())
+                        Cell::Text(w.tables.annulled.to_string())
                     } else {
                         Cell::Empty
                     },
@@ -319,17 +227,17 @@ pub fn raw_ratings(
     }
     Ok(Table {
         name: "ratings".into(),
-        title: format!("{} ({})", w.report, tz.name()),
+        title: format!("{} ({})", w.tables.report, tz.name()),
         columns: vec![
             col("id", "#", "int"),
-            col("at", when, "text"),
-            col("desk", w.desk, "text"),
-            col("registrar", w.registrar, "text"),
-            col("score", score, "int"),
-            col("scale", w.level, "int"),
-            col("source", source, "text"),
-            col("flag", flag, "text"),
-            col("annulled", w.annulled, "text"),
+            col("at", w.common.time, "text"),
+            col("desk", w.common.desk, "text"),
+            col("registrar", w.common.registrar, "text"),
+            col("score", w.tables.score, "int"),
+            col("scale", w.tables.level, "int"),
+            col("source", w.tables.source, "text"),
+            col("flag", w.tables.flag, "text"),
+            col("annulled", w.tables.annulled, "text"),
         ],
         rows,
     })

@@ -11,13 +11,8 @@ use crate::db::get_setting;
 use otklik_domain::error::{Error, Result};
 use otklik_domain::scale;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    Ru,
-    En,
-    Es,
-}
+/// Lives with the words it picks (the domain's catalog); here too, where the settings use it.
+pub use otklik_domain::words::Language;
 
 /// The period a wall display shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
