@@ -1,10 +1,10 @@
 //! Every word the engine says to people, in one place: alerts, notices, reports (messages and
 //! export tables), the bot's answers, the health components' names and the tray. One struct per
-//! area (fields documented here), one file per language ([`ru`], [`en`], [`es`]) filling all of
+//! area (fields documented here), one file per language (`ru.rs`, `en.rs`, `es.rs`) filling all of
 //! them, so a translator reads one file and a word used by several areas is written once.
 //!
-//! The screens have their own catalog (ui/src/i18n.ts); the level names and the plural rules
-//! must agree with it, which the tests check against that file.
+//! The screens have their own catalog (ui/src/i18n.ts): the level names must be the same (a
+//! test reads that file), and [`plural`] follows the CLDR rules its `Intl.PluralRules` uses.
 
 mod en;
 mod es;
@@ -13,7 +13,7 @@ mod ru;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The installation's language.
+// The installation's language (a `//` comment: a doc comment would change the OpenAPI document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
