@@ -15,10 +15,9 @@
 //! ([`apply_staged_restore`]). The writer's hash chain, the settings and every cache are then
 //! loaded from the restored file as at any start.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::backup::{Backup, StepResult};
@@ -122,14 +121,30 @@ pub struct Checked {
     pub last_rating_at: Option<Millis>,
 }
 
+/// What an engine knows of its backups since it started: the newest good one and the last
+/// failure (for `/healthz` and the console), and when the schedule may try again. Owned by the
+/// [`Engine`]; [`run_schedule`] fills in the newest backup in the folder at start.
+#[derive(Debug, Default)]
+pub struct Backups(Mutex<State>);
+
+#[derive(Debug, Default)]
 struct State {
     last: LastBackup,
     failed_at: Option<Millis>,
 }
 
-/// Per database file: several engines live in one process in the tests.
-static STATE: LazyLock<Mutex<HashMap<PathBuf, State>>> = LazyLock::new(Mutex::default);
-/// One backup or staging at a time in this process.
+impl Backups {
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+/// One backup or staging at a time in the process, whichever engine or command asks (the CLI's
+/// `backup` and `restore` have no engine): what it guards is the disk the copies are paced
+/// for, and the folder's names (two copies in one second would pick the same one).
 static BUSY: Mutex<()> = Mutex::new(());
 
 fn busy() -> std::sync::MutexGuard<'static, ()> {
@@ -692,17 +707,6 @@ pub fn apply_staged_restore(data_dir: &Path) -> Result<Option<Applied>> {
     Ok(Some(Applied { source, kept_aside }))
 }
 
-fn with_state<T>(db_path: &Path, f: impl FnOnce(&mut State) -> T) -> T {
-    let mut all = STATE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let s = all.entry(db_path.to_path_buf()).or_insert(State {
-        last: LastBackup::default(),
-        failed_at: None,
-    });
-    f(s)
-}
-
 impl Engine {
     /// Where backups go now.
     pub fn backup_dir(&self) -> PathBuf {
@@ -711,7 +715,7 @@ impl Engine {
 
     /// The newest good backup and the last failure since, for `/healthz` and the console.
     pub fn last_backup(&self) -> LastBackup {
-        with_state(&self.store.db_path, |s| s.last.clone())
+        self.backups.with(|s| s.last.clone())
     }
 
     /// Backs up now into the backup folder (the default one is created; a chosen one must
@@ -734,7 +738,7 @@ impl Engine {
         let actor = actor.to_string();
         match &made {
             Ok(info) => {
-                with_state(&self.store.db_path, |s| {
+                self.backups.with(|s| {
                     s.last = LastBackup {
                         at: Some(info.at.clone()),
                         file: Some(info.file.clone()),
@@ -753,7 +757,7 @@ impl Engine {
             }
             Err(e) => {
                 let msg = e.to_string();
-                with_state(&self.store.db_path, |s| {
+                self.backups.with(|s| {
                     s.last.error = Some(msg.clone());
                     s.last.error_at = Some(to_rfc3339(now));
                     s.failed_at = Some(now);
@@ -794,7 +798,7 @@ impl Engine {
             return None;
         }
         let period = Millis::from(s.backup_every_hours) * 3_600_000;
-        let failed_at = with_state(&self.store.db_path, |st| st.failed_at);
+        let failed_at = self.backups.with(|st| st.failed_at);
         if failed_at.is_some_and(|t| now - t < period.min(RETRY_MS)) {
             return None;
         }
@@ -854,7 +858,7 @@ pub async fn run_schedule(engine: Arc<Engine>) {
     if let Ok(all) = engine.list_backups().await
         && let Some(newest) = all.first()
     {
-        with_state(&engine.store.db_path, |s| {
+        engine.backups.with(|s| {
             if s.last.at.is_none() {
                 s.last.at = Some(newest.at.clone());
                 s.last.file = Some(newest.file.clone());

@@ -7,14 +7,13 @@
 //! registrars, a few bad days at one desk, a few ratings while nobody was at the desk, a few
 //! annulled ratings.
 //!
-//! Rows are written directly in one transaction with prepared statements, not through the
-//! engine's writer (one commit per group of changes would take hours for five million). Every
-//! row is still what the engine would have stored given the same presses: bound to the session
-//! open at that desk at that moment, flagged by the same suspicion rules (`no_session` and
-//! `burst`, see `ratings::suspicion`), chained with the same `ledger::hash`, so `otklik verify`
-//! passes and the engine carries on from the chain's head.
+//! Rows are written directly in one transaction, not through the engine's writer (one commit per
+//! group of changes would take hours for five million). Every rating is still what the engine
+//! would have stored given the same presses: bound to the session open at that desk at that
+//! moment, and stored by the engine's own `ratings::append` (chained, flagged `no_session` or
+//! `burst` by the same rule, rolled up by the same triggers), so `otklik verify` passes and the
+//! engine carries on from the chain's head.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Weekday};
@@ -29,7 +28,8 @@ use otklik_domain::error::{Error, Result};
 use otklik_domain::time::{Millis, now_ms, to_datetime};
 use otklik_store::audit;
 use otklik_store::db;
-use otklik_store::ledger::{self, Hash, Link};
+use otklik_store::ledger::{ChainState, Link};
+use otklik_store::ratings::{self, Rules};
 use otklik_store::settings::Settings;
 
 /// What to generate.
@@ -716,32 +716,6 @@ fn session_ratings(
     }
 }
 
-/// `ratings::suspicion` for ratings written in time order: `recent` holds the desk's top ratings
-/// still inside the burst window, so it counts what the engine's query counts (this one
-/// included). A rating is flagged `no_session` first, as there.
-fn suspicion(
-    p: &Planned,
-    levels: u8,
-    recent: &mut VecDeque<Millis>,
-    burst_count: u32,
-    burst_ms: Millis,
-) -> Option<&'static str> {
-    if p.score != levels {
-        return None;
-    }
-    while recent.front().is_some_and(|&t| t <= p.at - burst_ms) {
-        recent.pop_front();
-    }
-    recent.push_back(p.at);
-    if p.session.is_none() {
-        Some("no_session")
-    } else if burst_count > 0 && recent.len() >= burst_count as usize {
-        Some("burst")
-    } else {
-        None
-    }
-}
-
 #[derive(Default)]
 struct Written {
     ratings: u64,
@@ -805,9 +779,8 @@ fn write_rows(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Written> {
     let levels = settings.scale;
-    // The same rules `Engine::rating_rules` hands to `ratings::add`.
-    let burst_count = settings.suspicion_burst_count;
-    let burst_ms = Millis::from(settings.suspicion_burst_secs) * 1000;
+    // The rules the engine's writer hands to `ratings::add`.
+    let rules = Rules::from_settings(settings);
     let tz = settings.tz();
 
     // Desks and registrars a month before the history begins.
@@ -837,17 +810,14 @@ fn write_rows(
         ])?;
     }
 
-    let mut rating = tx.prepare(
-        "INSERT INTO ratings (id, desk_id, score, scale, source, at, received_at, registrar_id, session_id, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
-    let mut flag = tx.prepare("INSERT INTO rating_flags (rating_id, reason) VALUES (?1, ?2)")?;
     let total = opts.ratings;
     let step = (total / 100).max(1);
     let mut written = Written::default();
-    let mut prev: Hash = [0; 32];
+    // The history is the first thing in the database: the chain starts here.
+    let mut chain = ChainState::default();
+    // Written in time order into an empty table: the burst window is counted in memory.
+    let mut window = ratings::InOrder::default();
     let mut id: i64 = 0;
-    let mut recent_top: Vec<VecDeque<Millis>> = vec![VecDeque::new(); DESKS];
     let (mut annul_next, mut annul_pending) = (0, 0);
     let mut to_annul: Vec<(i64, Millis)> = Vec::new();
     let mut sessions = plan.sessions.iter().peekable();
@@ -879,24 +849,8 @@ fn write_rows(
                 registrar_id: p.session.map(|s| s.1),
                 session_id: p.session.map(|s| s.0),
             };
-            let hash = ledger::hash(&prev, &link);
-            rating.execute(params![
-                link.id,
-                link.desk_id,
-                link.score,
-                link.scale,
-                link.source,
-                link.at,
-                link.received_at,
-                link.registrar_id,
-                link.session_id,
-                &hash[..],
-            ])?;
-            prev = hash;
-            if let Some(reason) =
-                suspicion(p, levels, &mut recent_top[p.desk], burst_count, burst_ms)
+            if let Some(reason) = ratings::append(tx, &mut chain, &link, rules, Some(&mut window))?
             {
-                flag.execute(params![id, reason])?;
                 if reason == "burst" {
                     written.burst += 1;
                 } else {
@@ -954,15 +908,8 @@ fn write_rows(
         )?;
     }
     written.annulled = corrections.len() as u64;
+    chain.save(tx)?;
 
-    // The chain's head, as `ChainState::append` leaves it after the last rating.
-    if id > 0 {
-        tx.execute(
-            "INSERT INTO chain_head (one, last_id, hash) VALUES (1, ?1, ?2)
-             ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash",
-            params![id, &prev[..]],
-        )?;
-    }
     audit::record(
         tx,
         now,

@@ -49,6 +49,8 @@ pub struct Engine {
     pub evidence: Recorder,
     /// Alerts, reports and the webhook, through the outbox.
     pub notify: Arc<otklik_notify::Notifier>,
+    /// The newest backup and the last failure, as this engine has seen them.
+    pub(crate) backups: crate::backup::Backups,
     pub started_at: Millis,
 }
 
@@ -89,6 +91,7 @@ impl Engine {
             inputs: Inputs::new(sink),
             presses: Mutex::new(Some(presses)),
             evidence: Recorder::new(data_dir.to_path_buf()),
+            backups: Default::default(),
             started_at: now_ms(),
         });
         // The patient's voice follows its alert, queued in the clip's own transaction.

@@ -476,112 +476,42 @@ fn check_settings(old: &Settings, value: &Value, problems: &mut Vec<Problem>) ->
     }
 }
 
-/// A desk's input checked on its own (`validated`), then each key named by its index.
+/// A desk's input checked as the API checks it (`DeskInput::check`), against `others`; every
+/// problem named under `prefix`, each key by its index.
 fn check_input(
     prefix: &str,
     input: &DeskInput,
     levels: u8,
+    others: &[(String, &DeskInput)],
     problems: &mut Vec<Problem>,
 ) -> Option<DeskInput> {
-    if input.kind == Kind::Keys {
-        let before = problems.len();
-        let mut seen = HashMap::new();
-        for (j, k) in input.keys.iter().enumerate() {
-            match otklik_devices::inputs::keys::parse(k.trim()) {
-                Ok(key) => {
-                    if let Some(first) = seen.insert(key.id(), j) {
-                        problems.push(Problem {
-                            field: format!("{prefix}.keys[{j}]"),
-                            error: format!("'{}' is bound twice (also keys[{first}])", k.trim()),
-                        });
-                    }
-                }
-                Err(e) => problems.push(Problem {
-                    field: format!("{prefix}.keys[{j}]"),
-                    error: e,
-                }),
-            }
-        }
-        if problems.len() > before {
-            return None;
-        }
+    let mut input = input.clone();
+    let found = input.check(levels, others);
+    if found.is_empty() {
+        return Some(input);
     }
-    match input.clone().validated(levels, &[]) {
-        Ok(i) => Some(i),
-        Err(e) => {
-            let _ = problem(prefix, e, problems);
-            None
-        }
-    }
+    problems.extend(found.into_iter().map(|p| Problem {
+        field: at(prefix, &p.at()),
+        error: p.message,
+    }));
+    None
 }
 
-/// Keys and serial ports must stay unique across desks, as they will be after the import.
-fn check_input_conflicts(
-    conn: &Connection,
-    desks: &[(usize, String, DeskInput)],
-    problems: &mut Vec<Problem>,
-) -> Result<()> {
-    let names: HashSet<&str> = desks.iter().map(|(_, n, _)| n.as_str()).collect();
-    // Inputs of desks the file does not mention stay as they are.
-    let mut taken_keys: HashMap<u32, String> = HashMap::new();
-    let mut taken_ports: HashMap<String, String> = HashMap::new();
-    let all = input_config::load_all(conn)?;
+/// The inputs of the desks not in `named` (the desks the file gives an input): they stay as they
+/// are, so the file's keys and ports must not clash with them. Each with its desk's name as a
+/// message quotes it.
+fn kept_inputs(conn: &Connection, named: &HashSet<String>) -> Result<Vec<(String, DeskInput)>> {
     let desk_names: HashMap<i64, String> = roster::list_desks(conn)?
         .into_iter()
         .map(|d| (d.id, d.name))
         .collect();
-    for other in all {
-        let Some(name) = desk_names.get(&other.desk_id) else {
-            continue;
-        };
-        if names.contains(name.as_str()) {
-            continue;
-        }
-        for k in &other.keys {
-            if let Ok(key) = otklik_devices::inputs::keys::parse(k) {
-                taken_keys.insert(key.id(), name.clone());
-            }
-        }
-        if other.kind == Kind::Serial
-            && let Some(p) = &other.path
-        {
-            taken_ports.insert(p.clone(), name.clone());
-        }
-    }
-    for (i, name, input) in desks {
-        match input.kind {
-            Kind::Keys => {
-                for (j, k) in input.keys.iter().enumerate() {
-                    let Ok(key) = otklik_devices::inputs::keys::parse(k) else {
-                        continue;
-                    };
-                    match taken_keys.get(&key.id()) {
-                        Some(by) => problems.push(Problem {
-                            field: format!("desks[{i}].input.keys[{j}]"),
-                            error: format!("'{k}' is also bound at desk '{by}'"),
-                        }),
-                        None => {
-                            taken_keys.insert(key.id(), name.clone());
-                        }
-                    }
-                }
-            }
-            Kind::Serial => {
-                let path = input.path.clone().unwrap_or_default();
-                match taken_ports.get(&path) {
-                    Some(by) => problems.push(Problem {
-                        field: format!("desks[{i}].input.path"),
-                        error: format!("{path} is also the input of desk '{by}'"),
-                    }),
-                    None => {
-                        taken_ports.insert(path, name.clone());
-                    }
-                }
-            }
-            Kind::Api | Kind::Panel => {}
-        }
-    }
-    Ok(())
+    Ok(input_config::load_all(conn)?
+        .into_iter()
+        .filter_map(|input| {
+            let name = desk_names.get(&input.desk_id)?;
+            (!named.contains(name)).then(|| (format!("'{name}'"), input))
+        })
+        .collect())
 }
 
 /// A name checked as the API checks it, and not given twice in the file.
@@ -680,22 +610,37 @@ pub fn import(
         let Some(name) = check_name("desks", &entry.name, &mut seen, i, problems) else {
             continue;
         };
-        let input = entry
-            .input
-            .as_ref()
-            .and_then(|inp| check_input(&format!("desks[{i}].input"), inp, levels, problems));
         desks.push(Desk {
             i,
             name,
             entry,
-            input,
+            input: None,
         });
     }
-    let with_input: Vec<(usize, String, DeskInput)> = desks
+    // Keys and ports stay unique across desks, as they will be after the import: each input is
+    // checked against the inputs the file leaves as they are and the file's ones before it.
+    let named: HashSet<String> = desks
         .iter()
-        .filter_map(|d| Some((d.i, d.name.clone(), d.input.clone()?)))
+        .filter(|d| d.entry.input.is_some())
+        .map(|d| d.name.clone())
         .collect();
-    check_input_conflicts(ctx.conn, &with_input, problems)?;
+    let mut taken = kept_inputs(ctx.conn, &named)?;
+    for d in &mut desks {
+        let Some(wanted) = &d.entry.input else {
+            continue;
+        };
+        let others: Vec<(String, &DeskInput)> = taken.iter().map(|(n, i)| (n.clone(), i)).collect();
+        d.input = check_input(
+            &format!("desks[{}].input", d.i),
+            wanted,
+            levels,
+            &others,
+            problems,
+        );
+        if let Some(input) = &d.input {
+            taken.push((format!("'{}'", d.name), input.clone()));
+        }
+    }
     let file_ids: HashMap<i64, String> = desks
         .iter()
         .filter_map(|d| Some((d.entry.id?, d.name.clone())))

@@ -71,18 +71,24 @@ impl ChainState {
         })
     }
 
-    /// Advances the chain by one rating and records the new head in the same transaction.
-    pub fn append(&mut self, conn: &Connection, link: &Link<'_>) -> Result<Hash> {
+    /// Advances the chain by one rating: the new rating's hash. The head is recorded by
+    /// [`ChainState::save`], once per transaction rather than once per rating.
+    pub fn push(&mut self, link: &Link<'_>) -> Hash {
         debug_assert_eq!(link.id, self.last_id + 1);
         let h = hash(&self.last_hash, link);
+        self.last_id = link.id;
+        self.last_hash = h;
+        h
+    }
+
+    /// Records the head in the transaction that stored the ratings up to it.
+    pub fn save(&self, conn: &Connection) -> rusqlite::Result<()> {
         conn.prepare_cached(
             "INSERT INTO chain_head (one, last_id, hash) VALUES (1, ?1, ?2)
              ON CONFLICT (one) DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash",
         )?
-        .execute((link.id, &h[..]))?;
-        self.last_id = link.id;
-        self.last_hash = h;
-        Ok(h)
+        .execute((self.last_id, &self.last_hash[..]))?;
+        Ok(())
     }
 }
 

@@ -1,13 +1,15 @@
 //! Ratings: appended, bound at insert time to the registrar whose session was open at that desk,
 //! chained by hash, never updated or deleted. A correction is a new record that refers to one.
 
+use std::collections::{HashMap, VecDeque};
+
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit;
-use crate::ledger::Link;
+use crate::ledger::{ChainState, Link};
 use crate::sessions::session_at;
 use crate::writer::WriteCtx;
 use otklik_domain::error::{Error, Result};
@@ -27,6 +29,17 @@ pub struct Rules {
     /// This many top ratings at one desk within `burst_ms` make a burst (0 = never).
     pub burst_count: u32,
     pub burst_ms: Millis,
+}
+
+impl Rules {
+    /// The rules the settings give: the scale and `suspicion_burst_count` / `_secs`.
+    pub fn from_settings(s: &crate::settings::Settings) -> Rules {
+        Rules {
+            levels: s.scale,
+            burst_count: s.suspicion_burst_count,
+            burst_ms: Millis::from(s.suspicion_burst_secs) * 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -130,30 +143,7 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rati
         registrar_id: bound.map(|b| b.1),
         session_id: bound.map(|b| b.0),
     };
-    let hash = ctx.chain.append(ctx.conn, &link)?;
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO ratings (id, desk_id, score, scale, source, at, received_at, registrar_id, session_id, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(rusqlite::params![
-            link.id,
-            link.desk_id,
-            link.score,
-            link.scale,
-            link.source,
-            link.at,
-            link.received_at,
-            link.registrar_id,
-            link.session_id,
-            &hash[..],
-        ])?;
-    let flag = suspicion(ctx.conn, &link, rules)?;
-    if let Some(reason) = flag {
-        ctx.conn
-            .prepare_cached("INSERT INTO rating_flags (rating_id, reason) VALUES (?1, ?2)")?
-            .execute((link.id, reason))?;
-    }
+    let flag = append(ctx.conn, ctx.chain, &link, rules, None)?;
     let rating = Rating {
         id: link.id,
         desk_id: link.desk_id,
@@ -171,21 +161,88 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rati
     Ok(rating)
 }
 
+/// Stores `link` as the chain's next rating and flags it if it looks suspicious: the one insert
+/// every rating goes through, [`add`]'s and the demo's bulk fill (`link` is checked and bound
+/// already, `link.id` is `chain.last_id + 1`). Returns the flag. The chain's head is recorded
+/// by whoever holds the transaction ([`ChainState::save`]): the writer once per group commit,
+/// the demo once after its fill.
+pub fn append(
+    conn: &Connection,
+    chain: &mut ChainState,
+    link: &Link<'_>,
+    rules: Rules,
+    in_order: Option<&mut InOrder>,
+) -> Result<Option<&'static str>> {
+    let hash = chain.push(link);
+    conn.prepare_cached(
+        "INSERT INTO ratings (id, desk_id, score, scale, source, at, received_at, registrar_id, session_id, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(rusqlite::params![
+        link.id,
+        link.desk_id,
+        link.score,
+        link.scale,
+        link.source,
+        link.at,
+        link.received_at,
+        link.registrar_id,
+        link.session_id,
+        &hash[..],
+    ])?;
+    let flag = suspicion(conn, link, rules, in_order)?;
+    if let Some(reason) = flag {
+        conn.prepare_cached("INSERT INTO rating_flags (rating_id, reason) VALUES (?1, ?2)")?
+            .execute((link.id, reason))?;
+    }
+    Ok(flag)
+}
+
+/// The burst window counted in memory, for ratings stored in time order (each at or after every
+/// rating already stored, all on one scale): the demo's fill of millions, which would otherwise
+/// ask the database once per rating. It gives the count the query in [`suspicion`] gives.
+#[derive(Debug, Default)]
+pub struct InOrder {
+    /// Per desk and end of the scale (top or not), the times still inside the window.
+    recent: HashMap<(i64, bool), VecDeque<Millis>>,
+}
+
+impl InOrder {
+    /// Adds `r` and counts the ratings of its end at its desk within `burst_ms` up to it.
+    fn count(&mut self, r: &Link<'_>, top: bool, burst_ms: Millis) -> i64 {
+        let recent = self.recent.entry((r.desk_id, top)).or_default();
+        while recent.front().is_some_and(|&t| t <= r.at - burst_ms) {
+            recent.pop_front();
+        }
+        recent.push_back(r.at);
+        recent.len() as i64
+    }
+}
+
 /// Whether a just-stored rating looks like staff pressing the top button themselves, or like
 /// someone flooding a desk with the bottom one (faster than patients come and go either way).
-fn suspicion(conn: &Connection, r: &Link<'_>, rules: Rules) -> Result<Option<&'static str>> {
+fn suspicion(
+    conn: &Connection,
+    r: &Link<'_>,
+    rules: Rules,
+    in_order: Option<&mut InOrder>,
+) -> Result<Option<&'static str>> {
     let top = r.score == r.scale;
     if !top && r.score != 1 {
         return Ok(None);
     }
+    // Before anything returns: the window holds every rating of its end, flagged or not.
+    let counted = in_order.map(|w| w.count(r, top, rules.burst_ms));
     if top && r.session_id.is_none() {
         return Ok(Some("no_session"));
     }
     if rules.burst_count > 0 {
         // Ratings of this end of the scale at this desk in the window ending with this one, this
         // one included.
-        let n: i64 = conn
-            .prepare_cached(
+        let n: i64 = if let Some(n) = counted {
+            n
+        } else {
+            conn.prepare_cached(
                 // Counting stops at the threshold, so a busy desk's history is not scanned.
                 "SELECT COUNT(*) FROM (SELECT 1 FROM ratings
                  WHERE desk_id = ?1 AND at > ?2 AND at <= ?3
@@ -200,7 +257,8 @@ fn suspicion(conn: &Connection, r: &Link<'_>, rules: Rules) -> Result<Option<&'s
                     top,
                 ),
                 |row| row.get(0),
-            )?;
+            )?
+        };
         if n >= i64::from(rules.burst_count) {
             return Ok(Some("burst"));
         }
@@ -359,5 +417,59 @@ mod tests {
             let err = check_source(bad).unwrap_err().to_string();
             assert!(err.starts_with("source:"), "{err}");
         }
+    }
+
+    /// The demo's in-memory window flags exactly what the engine's query flags, on a stream of
+    /// presses dense enough for bursts of both ends, with and without a session.
+    #[test]
+    fn the_window_in_memory_counts_as_the_query_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_writer(&dir.path().join("otklik.db")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO desks (id, name, active, created_at) VALUES (1, 'a', 1, 0), (2, 'b', 1, 0);
+             INSERT INTO registrars (id, name, active, created_at) VALUES (1, 'r', 1, 0);
+             INSERT INTO work_sessions (id, desk_id, registrar_id, started_at) VALUES (1, 1, 1, 0);",
+        )
+        .unwrap();
+        let rules = Rules {
+            levels: 3,
+            burst_count: 3,
+            burst_ms: 20_000,
+        };
+        let (mut chain, mut window) = (ChainState::default(), InOrder::default());
+        let mut seed: u64 = 7;
+        let mut at = MIN_AT_MS;
+        let (mut by_query, mut in_memory) = (Vec::new(), Vec::new());
+        for id in 1..=3000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = (seed >> 33) as i64;
+            // Gaps of 0 to 15 s, so some land on the same ms and some runs are bursts.
+            at += (r % 16) * 1000;
+            let link = Link {
+                id,
+                desk_id: 1 + r % 2,
+                score: 1 + (r / 2) % 3,
+                scale: 3,
+                source: "keys",
+                at,
+                received_at: at,
+                registrar_id: ((r / 6) % 4 != 0).then_some(1),
+                session_id: ((r / 6) % 4 != 0).then_some(1),
+            };
+            in_memory.push(suspicion(&conn, &link, rules, Some(&mut window)).unwrap());
+            append(&conn, &mut chain, &link, rules, None)
+                .map(|f| by_query.push(f))
+                .unwrap();
+        }
+        assert_eq!(in_memory, by_query);
+        for reason in ["burst", "no_session"] {
+            assert!(
+                by_query.contains(&Some(reason)),
+                "no {reason} in the stream"
+            );
+        }
+        assert!(by_query.contains(&None));
     }
 }

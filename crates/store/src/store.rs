@@ -58,11 +58,7 @@ impl Store {
 
     /// What storing a rating needs from the settings (every rating asks).
     pub fn rating_rules(&self) -> crate::ratings::Rules {
-        self.with_settings(|s| crate::ratings::Rules {
-            levels: s.scale,
-            burst_count: s.suspicion_burst_count,
-            burst_ms: Millis::from(s.suspicion_burst_secs) * 1000,
-        })
+        self.with_settings(crate::ratings::Rules::from_settings)
     }
 
     /// Records an action that changes nothing else (a backup made, secrets set) in the audit log.

@@ -135,6 +135,7 @@ fn apply_batch(
     events: &mut Vec<(&'static str, String)>,
 ) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
+    let start = chain.clone();
     for job in batch.drain(..) {
         conn.execute_batch("SAVEPOINT change")?;
         let saved = chain.clone();
@@ -160,6 +161,10 @@ fn apply_batch(
             *chain = saved;
         }
         finishes.push(finish);
+    }
+    // The chain's head once for the whole group, with the ratings it covers.
+    if *chain != start {
+        chain.save(conn)?;
     }
     Ok(())
 }

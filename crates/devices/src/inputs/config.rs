@@ -73,54 +73,90 @@ impl DeskInput {
         }
     }
 
-    /// Checks the setting on its own and against the other desks'; names the first bad field.
+    /// Checks the setting on its own and against the other desks'; names the first bad field,
+    /// as the API answers (a key or port another desk has is a conflict).
     pub fn validated(mut self, levels: u8, others: &[DeskInput]) -> Result<DeskInput> {
-        if self.debounce_ms > 60_000 {
-            return Err(Error::invalid("debounce_ms", "must be between 0 and 60000"));
+        let named: Vec<(String, &DeskInput)> =
+            others.iter().map(|o| (o.desk_id.to_string(), o)).collect();
+        match self.check(levels, &named).into_iter().next() {
+            Some(problem) => Err(problem.into_error()),
+            None => Ok(self),
         }
+    }
+
+    /// Checks the setting on its own and against `others` (each with the words that name its
+    /// desk in a message), tidying it as it goes (keys and path trimmed, the default baud):
+    /// every problem, the one [`DeskInput::validated`] answers with first. A settings file's
+    /// import names them all, each key by its index.
+    pub fn check(&mut self, levels: u8, others: &[(String, &DeskInput)]) -> Vec<InputProblem> {
+        let mut found = Vec::new();
+        let mut bad = |field: &'static str, key: Option<usize>, message: String| {
+            found.push(InputProblem {
+                field,
+                key,
+                message,
+                conflict: false,
+            });
+        };
+        if self.debounce_ms > 60_000 {
+            bad("debounce_ms", None, "must be between 0 and 60000".into());
+        }
+        let mut conflicts = Vec::new();
         match self.kind {
             Kind::Keys => {
                 if self.path.is_some() || self.baud.is_some() {
-                    return Err(Error::invalid(
+                    bad(
                         "path",
-                        "only a serial input has a path and baud",
-                    ));
+                        None,
+                        "only a serial input has a path and baud".into(),
+                    );
                 }
                 if self.keys.len() != usize::from(levels) {
-                    return Err(Error::invalid(
+                    bad(
                         "keys",
+                        None,
                         format!(
                             "give one key per score of the {levels}-level scale, lowest first ({} given)",
                             self.keys.len()
                         ),
-                    ));
+                    );
                 }
-                let mut ids = Vec::new();
-                for k in &mut self.keys {
+                // Each key's id and its index.
+                let mut ids: Vec<(u32, usize)> = Vec::new();
+                for (j, k) in self.keys.iter_mut().enumerate() {
                     *k = k.trim().to_string();
-                    let id = super::keys::parse(k)
-                        .map_err(|e| Error::invalid("keys", e))?
-                        .id();
-                    if ids.contains(&id) {
-                        return Err(Error::invalid("keys", format!("'{k}' is bound twice")));
+                    match super::keys::parse(k) {
+                        Err(e) => bad("keys", Some(j), e),
+                        Ok(key) => match ids.iter().find(|(id, _)| *id == key.id()) {
+                            Some((_, first)) => bad(
+                                "keys",
+                                Some(j),
+                                format!("'{k}' is bound twice (also keys[{first}])"),
+                            ),
+                            None => ids.push((key.id(), j)),
+                        },
                     }
-                    ids.push(id);
                 }
-                for o in others.iter().filter(|o| o.kind == Kind::Keys) {
-                    for k in &o.keys {
-                        let taken = super::keys::parse(k).map(|h| h.id()).ok();
-                        if taken.is_some_and(|id| ids.contains(&id)) {
-                            return Err(Error::Conflict(format!(
-                                "'{k}' is already bound at desk {}",
-                                o.desk_id
-                            )));
-                        }
+                for &(id, j) in &ids {
+                    let taken = others.iter().find(|(_, o)| {
+                        o.kind == Kind::Keys
+                            && o.keys
+                                .iter()
+                                .any(|k| super::keys::parse(k).is_ok_and(|h| h.id() == id))
+                    });
+                    if let Some((desk, _)) = taken {
+                        let k = &self.keys[j];
+                        conflicts.push((
+                            "keys",
+                            Some(j),
+                            format!("'{k}' is already bound at desk {desk}"),
+                        ));
                     }
                 }
             }
             Kind::Serial => {
                 if !self.keys.is_empty() {
-                    return Err(Error::invalid("keys", "only a keys input has keys"));
+                    bad("keys", None, "only a keys input has keys".into());
                 }
                 let path = self
                     .path
@@ -128,41 +164,90 @@ impl DeskInput {
                     .map(str::trim)
                     .unwrap_or_default()
                     .to_string();
-                if path.is_empty() || path.len() > 256 || path.chars().any(char::is_control) {
-                    return Err(Error::invalid(
+                let path_ok =
+                    !(path.is_empty() || path.len() > 256 || path.chars().any(char::is_control));
+                if path_ok {
+                    self.path = Some(path.clone());
+                } else {
+                    bad(
                         "path",
-                        "give the serial port, e.g. /dev/ttyACM0 or COM3",
-                    ));
+                        None,
+                        "give the serial port, e.g. /dev/ttyACM0 or COM3".into(),
+                    );
                 }
-                self.path = Some(path.clone());
                 let baud = self.baud.unwrap_or(9600);
-                if !BAUDS.contains(&baud) {
-                    return Err(Error::invalid(
+                if BAUDS.contains(&baud) {
+                    self.baud = Some(baud);
+                } else {
+                    bad(
                         "baud",
+                        None,
                         format!("{baud} is not a standard rate: one of {BAUDS:?}"),
-                    ));
+                    );
                 }
-                self.baud = Some(baud);
-                if let Some(o) = others
+                let taken = others
                     .iter()
-                    .find(|o| o.kind == Kind::Serial && o.path.as_ref() == Some(&path))
-                {
-                    return Err(Error::Conflict(format!(
-                        "{path} is already the input of desk {}",
-                        o.desk_id
-                    )));
+                    .find(|(_, o)| o.kind == Kind::Serial && o.path.as_ref() == Some(&path));
+                if let (true, Some((desk, _))) = (path_ok, taken) {
+                    conflicts.push((
+                        "path",
+                        None,
+                        format!("{path} is already the input of desk {desk}"),
+                    ));
                 }
             }
             Kind::Api | Kind::Panel => {
                 if !self.keys.is_empty() || self.path.is_some() || self.baud.is_some() {
-                    return Err(Error::invalid(
+                    bad(
                         "kind",
-                        "keys, path and baud belong to keys and serial inputs",
-                    ));
+                        None,
+                        "keys, path and baud belong to keys and serial inputs".into(),
+                    );
                 }
             }
         }
-        Ok(self)
+        found.extend(
+            conflicts
+                .into_iter()
+                .map(|(field, key, message)| InputProblem {
+                    field,
+                    key,
+                    message,
+                    conflict: true,
+                }),
+        );
+        found
+    }
+}
+
+/// One problem of an input setting, as [`DeskInput::check`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputProblem {
+    /// The field at fault: `keys`, `path`, `baud`, `kind` or `debounce_ms`.
+    pub field: &'static str,
+    /// Which of `keys`, for a problem with one key.
+    pub key: Option<usize>,
+    pub message: String,
+    /// Another desk has the key or port.
+    pub conflict: bool,
+}
+
+impl InputProblem {
+    /// Where, as a settings file names it: `keys[1]`, `path`.
+    pub fn at(&self) -> String {
+        match self.key {
+            Some(j) => format!("{}[{j}]", self.field),
+            None => self.field.to_string(),
+        }
+    }
+
+    /// As the API answers it: the field at fault (never a key's index), or a conflict.
+    pub fn into_error(self) -> Error {
+        if self.conflict {
+            Error::Conflict(self.message)
+        } else {
+            Error::invalid(self.field, self.message)
+        }
     }
 }
 
@@ -295,5 +380,25 @@ mod tests {
         let mut panel = DeskInput::panel(1);
         panel.debounce_ms = 60_001;
         assert!(err(panel.validated(3, &[])).starts_with("debounce_ms:"));
+    }
+
+    #[test]
+    fn every_problem_is_found_each_key_by_its_index() {
+        let other = keys(2, &["F16", "F13"]);
+        let mut input = keys(1, &[" F13 ", "nope", "F13", "F18"]);
+        let found = input.check(3, &[("'Окно 2'".into(), &other)]);
+        let at: Vec<String> = found.iter().map(InputProblem::at).collect();
+        assert_eq!(at, ["keys", "keys[1]", "keys[2]", "keys[0]"]);
+        assert!(found[0].message.starts_with("give one key per score"));
+        assert!(found[1].message.starts_with("'nope' is not a key binding"));
+        assert_eq!(found[2].message, "'F13' is bound twice (also keys[0])");
+        assert_eq!(
+            (found[3].message.as_str(), found[3].conflict),
+            ("'F13' is already bound at desk 'Окно 2'", true)
+        );
+        assert!(found[..3].iter().all(|p| !p.conflict));
+        // The first is what the API answers.
+        let first = input.validated(3, &[]).unwrap_err().to_string();
+        assert!(first.starts_with("keys: give one key per score"), "{first}");
     }
 }
