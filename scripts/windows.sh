@@ -11,6 +11,7 @@
 # Usage: scripts/windows.sh [--release] [--build-only]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+began=$(date +%s)
 
 release=""
 build_only=""
@@ -43,11 +44,11 @@ fi
 ensure_ui
 cd "$ROOT"
 
-# Debian's toolchain, side by side with rustup's: cargo and rustc by full path.
-export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="$ROOT/target/windows"
+# Debian's toolchain, side by side with rustup's: cargo and rustc by full path, in an environment
+# of their own (the API tests in run.sh build with rustup's, in the usual target directory).
 # libopus is built from the source audiopus_sys carries (cmake, mingw) and linked into the .exe.
-export LIBOPUS_STATIC=1
+win_target="$ROOT/target/windows"
+win_env=(RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$win_target" LIBOPUS_STATIC=1)
 if [ -n "$release" ]; then
   profile=release
   profile_flag=(--release)
@@ -60,7 +61,7 @@ config=(--config "$ROOT/scripts/windows-cargo.toml")
 # Debian's mingw standard library asks for libssp (stack protector), which would make otklik.exe
 # need libssp-0.dll beside it. Found first in this folder, `-lssp` is a linker script naming the
 # static libssp.a instead, and what it calls after it (advapi32 for its canary, msvcrt).
-static_libs="$CARGO_TARGET_DIR/static-libs"
+static_libs="$win_target/static-libs"
 mkdir -p "$static_libs"
 echo "INPUT($(x86_64-w64-mingw32-gcc -print-file-name=libssp.a) -ladvapi32 -lmsvcrt)" >"$static_libs/libssp.a"
 cargo_profile=${profile/debug/dev}
@@ -70,16 +71,16 @@ features=(--features tauri/custom-protocol)
 
 echo "== Windows build (otklik.exe, $profile)"
 start=$(date +%s)
-"$cargo" build "${config[@]}" -j "${JOBS:-2}" --locked --target "$target" -p otklik "${features[@]}" "${profile_flag[@]}"
+env "${win_env[@]}" "$cargo" build "${config[@]}" -j "${JOBS:-2}" --locked --target "$target" -p otklik "${features[@]}" "${profile_flag[@]}"
 end=$(date +%s)
-exe="$CARGO_TARGET_DIR/$target/$profile/otklik.exe"
+exe="$win_target/$target/$profile/otklik.exe"
 echo "Windows build took $((end - start)) s"
 echo "otklik.exe: $(stat -c %s "$exe") bytes ($profile)"
 
 echo "== clippy for $target"
 # /usr/bin first: cargo runs the `cargo-clippy` it finds on PATH, and rustup's knows no Windows
 # std. The --config after `clippy`: cargo-clippy passes it on to the `cargo check` it runs.
-PATH="/usr/bin:$PATH" "$cargo" clippy "${config[@]}" -j "${JOBS:-2}" --locked --target "$target" --workspace "${features[@]}" "${profile_flag[@]}" -- -D warnings
+env "${win_env[@]}" PATH="/usr/bin:$PATH" "$cargo" clippy "${config[@]}" -j "${JOBS:-2}" --locked --target "$target" --workspace "${features[@]}" "${profile_flag[@]}" -- -D warnings
 
 [ -n "$build_only" ] && exit 0
 
@@ -93,7 +94,7 @@ echo "== otklik.exe under Wine"
 
 echo "== the installer (NSIS)"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
-setup="$CARGO_TARGET_DIR/$target/$profile/bundle/nsis/Otklik_${version}_x64-setup.exe"
+setup="$win_target/$target/$profile/bundle/nsis/Otklik_${version}_x64-setup.exe"
 mkdir -p "$(dirname "$setup")"
 # The symbols stay out of the shipped copy: half the size, and much less for LZMA to squeeze.
 stripped="$(dirname "$setup")/otklik.exe"
@@ -102,4 +103,4 @@ makensis -V2 -WX -DVERSION="$version" -DEXE="$stripped" -DWEBVIEW2_LOADER="$(dir
   -DOUTFILE="$setup" "$ROOT/src-tauri/installer/otklik.nsi"
 echo "$(basename "$setup"): $(stat -c %s "$setup") bytes ($profile)"
 "$ROOT/tests/windows/installer.sh" "$setup" "$(dirname "$exe")/bcryptprimitives.dll"
-echo "== Windows: all passed in $(($(date +%s) - start)) s"
+echo "== Windows: all passed in $(($(date +%s) - began)) s ($(($(date +%s) - start)) s from the start of the build)"

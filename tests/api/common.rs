@@ -240,6 +240,16 @@ pub fn otklik_bin() -> String {
     std::env::var(TEST_BIN).unwrap_or_else(|_| env!("CARGO_BIN_EXE_otklik").to_string())
 }
 
+/// A path of this machine as a setting the engine under test takes: under Wine
+/// (`OTKLIK_TEST_DRIVE=Z:`, the drive Wine maps to `/`) a full Windows path, which is what the
+/// engine asks of a folder setting there.
+pub fn engine_path(path: &Path) -> String {
+    match std::env::var("OTKLIK_TEST_DRIVE") {
+        Ok(drive) => format!("{drive}{}", path.display()).replace('/', "\\"),
+        Err(_) => path.display().to_string(),
+    }
+}
+
 /// Starts `otklik serve` as a child process on a free port and returns it with its address.
 pub async fn spawn_serve(data_dir: &Path, token: &str) -> (tokio::process::Child, SocketAddr) {
     spawn_serve_with(data_dir, token, &[]).await

@@ -123,6 +123,7 @@ state=$(api GET /api/v1/notify)
   die "after a restart the secrets are gone: $state"
 stop
 "$wine" reg query 'HKCU\Software\Wine\Credential Manager' >"$tmp/creds.txt" 2>&1 || true
+# The registry reaches its files when the wineserver ends.
 /usr/lib/wine/wineserver -w
 grep -q "telegram_token" "$tmp/creds.txt" && grep -q "smtp_password" "$tmp/creds.txt" ||
   die "no Credential Manager entries for the secrets: $(cat "$tmp/creds.txt")"
@@ -148,18 +149,18 @@ EOF
 ok "the bot token and SMTP password are in the Credential Manager (read back after a restart), in no file of the data directory or the Wine prefix"
 
 # The API suite against otklik.exe: the tests that talk to the engine through HTTP, its files
-# and its command line. Not those reaching into an in-process engine, nor
-# backup::the_newest_backups_are_kept_listed_and_downloadable: it sets a Unix path as the
-# backup folder, which Windows rightly refuses as not a full path.
+# and its command line (not those reaching into an in-process engine). A folder they set is
+# given as Z:\... (common.rs, engine_path).
 tests=(
   sessions:: leaderboard:: sse:: crash:: cli:: demo::
   reports::the_exports_of_a_served_history_agree_with_its_report
+  backup::the_newest_backups_are_kept_listed_and_downloadable
   backup::a_good_backup_is_restored_at_the_next_start_and_the_old_database_kept
   backup::bad_files_are_refused_and_nothing_changes
 )
 echo "== API tests against otklik.exe under Wine: ${tests[*]}"
 cd "$root"
-OTKLIK_TEST_BIN="$here/otklik-wine" OTKLIK_WINDOWS_EXE="$exe" \
-  cargo test -p otklik --test api --locked -- --test-threads 2 "${tests[@]}"
+OTKLIK_TEST_BIN="$here/otklik-wine" OTKLIK_WINDOWS_EXE="$exe" OTKLIK_TEST_DRIVE=Z: \
+  cargo test --workspace --test api --locked -- --test-threads 2 "${tests[@]}"
 ok "the API tests above passed against otklik.exe"
 echo "Windows tests: $passed passed"
