@@ -12,6 +12,8 @@ cd "$ROOT"
 
 echo "== cargo fmt"
 cargo fmt --all -- --check
+echo "== layers (a crate uses only the crates below it)"
+python3 scripts/layers.py
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
@@ -19,6 +21,8 @@ echo "== cargo test"
 # ensure_system installed: a missing one is a failure here, not a quiet skip.
 OTKLIK_REQUIRE_SOCAT=1 OTKLIK_REQUIRE_AUDIO=1 cargo test --workspace --locked
 cargo build -p otklik --locked
+echo "== UI types (ui/src/gen/ against the OpenAPI document otklik serves; its fields in real responses)"
+"$ROOT/scripts/ui-types.sh" --check "$ROOT/target/debug/otklik"
 echo "== OpenAPI (the document validated, then schemathesis against otklik serve: no 5xx)"
 "$ROOT/tests/openapi/run.sh" "$ROOT/target/debug/otklik"
 echo "== browser tests"

@@ -9,9 +9,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use otklik_api::Server;
+use otklik_engine::Engine;
 use otklik_engine::engine::default_data_dir;
-use otklik_engine::settings::{Settings, SettingsPatch};
-use otklik_engine::{Engine, Server};
+use otklik_store::settings::{Settings, SettingsPatch};
 use tauri::{App, AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_window_state::StateFlags;
 use tokio::sync::broadcast::error::RecvError;
@@ -44,7 +45,7 @@ pub fn run(autostarted: bool) -> ExitCode {
         .plugin(autostart::plugin())
         .setup(move |app| {
             let server = start_engine()?;
-            let settings = server.engine.settings();
+            let settings = server.engine.store.settings();
             WebviewWindowBuilder::new(app, MAIN, ui_url(server.addr, "")?)
                 .title("Otklik")
                 .inner_size(1280.0, 800.0)
@@ -67,11 +68,7 @@ pub fn run(autostarted: bool) -> ExitCode {
             match built {
                 Ok(Ok(tray)) => {
                     app.manage(tray);
-                    tray::watch_health(
-                        handle.clone(),
-                        server.engine.clone(),
-                        loopback(server.addr),
-                    );
+                    tray::watch_health(handle.clone(), server.engine.clone());
                 }
                 Ok(Err(e)) => tracing::error!("no tray icon: {e:#}"),
                 Err(_) => tracing::error!("no tray icon: the tray library could not be loaded"),
@@ -213,12 +210,12 @@ fn open_display(app: &AppHandle) {
 fn toggle_capture(app: &AppHandle) {
     let engine = app.state::<Server>().engine.clone();
     tauri::async_runtime::spawn(async move {
-        let paused = !engine.settings().capture_paused;
+        let paused = !engine.store.settings().capture_paused;
         let patch = SettingsPatch {
             capture_paused: Some(paused),
             ..Default::default()
         };
-        match engine.update_settings(patch, "tray").await {
+        match engine.store.update_settings(patch, "tray").await {
             Ok(_) => tracing::info!(paused, "capture paused from the tray"),
             Err(e) => tracing::error!("cannot pause or resume capture: {e}"),
         }
@@ -228,7 +225,7 @@ fn toggle_capture(app: &AppHandle) {
 /// Follows the settings however they change (console, API, tray): the tray's language and pause
 /// label, and the system's start entry.
 fn watch_settings(app: AppHandle, engine: Arc<Engine>, mut last: Settings) {
-    let mut events = engine.events.subscribe(None, false).rx;
+    let mut events = engine.store.events.subscribe(None, false).rx;
     tauri::async_runtime::spawn(async move {
         loop {
             let new = match events.recv().await {
@@ -237,12 +234,12 @@ fn watch_settings(app: AppHandle, engine: Arc<Engine>, mut last: Settings) {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::warn!("unreadable settings event: {e}");
-                            engine.settings()
+                            engine.store.settings()
                         }
                     }
                 }
                 Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => engine.settings(),
+                Err(RecvError::Lagged(_)) => engine.store.settings(),
                 Err(RecvError::Closed) => return,
             };
             if new.start_with_system != last.start_with_system {
@@ -262,7 +259,7 @@ fn start_engine() -> anyhow::Result<Server> {
     otklik_engine::logs::init(&data_dir);
     let engine = Engine::open(&data_dir)?;
     // OTKLIK_LISTEN overrides the `listen` setting for this run (tests use it for a free port).
-    let listen = std::env::var("OTKLIK_LISTEN").unwrap_or_else(|_| engine.settings().listen);
+    let listen = std::env::var("OTKLIK_LISTEN").unwrap_or_else(|_| engine.store.settings().listen);
     let listen: SocketAddr = listen
         .parse()
         .with_context(|| format!("the listen address `{listen}` is not an address"))?;

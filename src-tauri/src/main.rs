@@ -10,11 +10,12 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+use crate::cli::{Cli, init_logging, run};
 use clap::Parser;
-use otklik_engine::cli::{Cli, init_logging, run};
 
 #[cfg(feature = "desktop")]
 mod autostart;
+mod cli;
 #[cfg(feature = "desktop")]
 mod desktop;
 #[cfg(feature = "desktop")]

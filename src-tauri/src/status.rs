@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use otklik_engine::settings::Language;
+use otklik_store::settings::Language;
 use serde::Deserialize;
 
 /// The parts of the engine's `/healthz` answer the tray looks at.

@@ -1,15 +1,14 @@
-//! The tray icon: the engine's health at a glance, read from its own `/healthz` over loopback
-//! every few seconds, and quick actions (open the console or the display, pause capture, quit).
+//! The tray icon: the engine's health at a glance, asked of the engine in-process every few
+//! seconds, and quick actions (open the console or the display, pause capture, quit).
 //! What it says is computed in `status.rs`; what the actions do is the shell's (`desktop.rs`).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use otklik_engine::Engine;
-use otklik_engine::settings::Settings;
+use otklik_store::settings::Settings;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -241,25 +240,12 @@ fn decode_rgba(bytes: &[u8]) -> anyhow::Result<Image<'static>> {
     Ok(Image::new_owned(rgba, info.width, info.height))
 }
 
-/// Asks `/healthz` at `addr` every few seconds, with the desks' names from the engine, and
-/// shows the answer in the tray (managed as [`Tray`] state).
-pub fn watch_health(app: AppHandle, engine: Arc<Engine>, addr: SocketAddr) {
+/// Asks the engine for its health (what `/healthz` answers, in-process) every few seconds, with
+/// the desks' names, and shows it in the tray (managed as [`Tray`] state).
+pub fn watch_health(app: AppHandle, engine: Arc<Engine>) {
     tauri::async_runtime::spawn(async move {
-        // Loopback only: no proxy from the environment may stand in between.
-        let client = match reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(3))
-            .build()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!("the tray cannot watch the engine's health: {e}");
-                return;
-            }
-        };
-        let url = format!("http://{addr}/healthz");
         loop {
-            let health = fetch(&client, &url).await;
+            let health = reading(&engine).await;
             let desks = desk_names(&engine).await;
             if let Some(tray) = app.try_state::<Tray>() {
                 tray.set_reading(health, desks);
@@ -269,20 +255,25 @@ pub fn watch_health(app: AppHandle, engine: Arc<Engine>, addr: SocketAddr) {
     });
 }
 
-/// `/healthz`'s answer: 200 when all is well, 503 (with the same body) when the database is down.
-async fn fetch(client: &reqwest::Client, url: &str) -> Option<Health> {
-    let reply = async { client.get(url).send().await?.json::<Health>().await }.await;
-    match reply {
+/// The engine's health as the tray reads it: the same document `/healthz` sends, so the tray's
+/// rules (status.rs) read one shape whichever way it came.
+async fn reading(engine: &Arc<Engine>) -> Option<Health> {
+    let report = engine.health_report().await;
+    match serde_json::to_value(&report).and_then(serde_json::from_value) {
         Ok(h) => Some(h),
         Err(e) => {
-            tracing::debug!("{url}: {e}");
+            tracing::warn!("the tray cannot read the engine's health: {e}");
             None
         }
     }
 }
 
 async fn desk_names(engine: &Arc<Engine>) -> HashMap<i64, String> {
-    let desks = engine.reads.read(otklik_engine::roster::list_desks).await;
+    let desks = engine
+        .store
+        .reads
+        .read(otklik_store::roster::list_desks)
+        .await;
     match desks {
         Ok(desks) => desks.into_iter().map(|d| (d.id, d.name)).collect(),
         Err(e) => {

@@ -160,7 +160,7 @@ async fn a_backup_taken_while_ratings_arrive_holds_every_acknowledged_one() {
     );
     // The live database is intact too, and the ledger holds.
     let dir = app.stop().await;
-    let report = otklik_engine::ledger::verify(&dir.path().join("otklik.db")).unwrap();
+    let report = otklik_store::ledger::verify(&dir.path().join("otklik.db")).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
@@ -292,7 +292,7 @@ async fn the_schedule_backs_up_when_due_and_not_before() {
     let first = engine.scheduled_backup_due(start + 5 * min).await;
     let first = first.expect("due: there is no backup yet").unwrap();
     // The next is counted from the newest backup (its name's time, which is now).
-    let made = otklik_engine::time::parse_rfc3339("at", &first.at).unwrap();
+    let made = otklik_domain::time::parse_rfc3339("at", &first.at).unwrap();
     assert!(
         engine
             .scheduled_backup_due(made + 5 * 60 * min)
@@ -438,7 +438,7 @@ async fn a_good_backup_is_restored_at_the_next_start_and_the_old_database_kept()
         "{audit}"
     );
     child.kill().await.unwrap();
-    let report = otklik_engine::ledger::verify(&dir.path().join("otklik.db")).unwrap();
+    let report = otklik_store::ledger::verify(&dir.path().join("otklik.db")).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
 
@@ -699,7 +699,7 @@ fn unzip(zip: &Path, args: &[&str]) -> Vec<u8> {
 async fn no_secret_reaches_the_logs_or_the_diagnostics() {
     let dir = tempfile::tempdir().unwrap();
     let token = "api-token-for-the-log-test-0123456789";
-    let (mut child, addr) = serve(dir.path(), token, "info,otklik_engine=debug").await;
+    let (mut child, addr) = serve(dir.path(), token, "info,otklik=debug").await;
     let api = Remote::new(addr, token);
     let bot_token = "7012345678:AAHsecretBotTokenForLogs_abcdefghij";
     let smtp_password = "smtp-Pass-w0rd-for-logs!";

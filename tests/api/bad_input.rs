@@ -658,7 +658,7 @@ async fn the_display_reads_without_a_token() {
     assert_eq!(health["database"]["state"], "ok");
     assert_eq!(
         health["database"]["schema_version"],
-        otklik_engine::db::latest_version()
+        otklik_store::db::latest_version()
     );
     let (_, doc) = app.get("/api/v1/openapi.json").await;
     for path in [

@@ -455,10 +455,10 @@ async fn the_console_password_of_before_becomes_the_first_supervisor() {
     let path = dir.path().join("otklik.db");
     {
         // A database as the version before supervisors left it, with its console password.
-        let conn = otklik_engine::db::open_writer_upto(&path, 7).unwrap();
+        let conn = otklik_store::db::open_writer_upto(&path, 7).unwrap();
         conn.execute(
             "INSERT INTO secrets (key, value) VALUES ('console_password', ?1)",
-            [otklik_engine::access::hash_secret("старый-пароль")],
+            [otklik_store::access::hash_secret("старый-пароль")],
         )
         .unwrap();
     }

@@ -5,9 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use otklik_engine::evidence::camera::JpegSettings;
-use otklik_engine::evidence::recorder::DeskDevices;
-use otklik_engine::evidence::{Camera, DeviceState, Photo};
+use otklik_devices::evidence::camera::JpegSettings;
+use otklik_devices::evidence::recorder::DeskDevices;
+use otklik_devices::evidence::{Camera, DeviceState, Photo};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -718,17 +718,17 @@ async fn an_alert_nobody_takes_goes_to_the_escalation_chat_once() {
 
     let now = chrono::Utc::now().timestamp_millis();
     assert_eq!(
-        engine.escalate_due(now + 9 * 60_000).await.unwrap(),
+        engine.notify.escalate_due(now + 9 * 60_000).await.unwrap(),
         0,
         "not yet"
     );
     assert_eq!(
-        engine.escalate_due(now + 11 * 60_000).await.unwrap(),
+        engine.notify.escalate_due(now + 11 * 60_000).await.unwrap(),
         1,
         "the open one only"
     );
     assert_eq!(
-        engine.escalate_due(now + 12 * 60_000).await.unwrap(),
+        engine.notify.escalate_due(now + 12 * 60_000).await.unwrap(),
         0,
         "once"
     );
@@ -802,7 +802,7 @@ async fn reports_go_by_their_condition_once_per_period() {
     let engine = app.server.as_ref().unwrap().engine.clone();
     let now = chrono::Utc::now().timestamp_millis();
     // The clock may have been first; either way each period is handled once.
-    let first = engine.reports_due(now).await.unwrap();
+    let first = engine.notify.reports_due(now).await.unwrap();
     let calls = bot
         .wait_for("the report", Duration::from_secs(30), |calls| {
             calls
@@ -812,7 +812,7 @@ async fn reports_go_by_their_condition_once_per_period() {
         .await;
     assert!(first <= 1);
     assert_eq!(
-        engine.reports_due(now).await.unwrap(),
+        engine.notify.reports_due(now).await.unwrap(),
         0,
         "a period goes once"
     );
@@ -1035,6 +1035,7 @@ async fn a_daily_report_at_half_past_counts_only_the_ratings_before_closing() {
     pair(&app, &bot, GROUP, "Reception").await;
     let engine = app.server.as_ref().unwrap().engine.clone();
     let queued = engine
+        .notify
         .reports_due(at(20, 31).timestamp_millis())
         .await
         .unwrap();
@@ -1093,12 +1094,12 @@ async fn a_report_nobody_receives_draws_nothing_and_a_sent_reports_chart_is_remo
     let now = chrono::Utc::now().timestamp_millis();
     // No chat is paired yet: the clock's ticks find nobody to send to.
     for _ in 0..3 {
-        assert_eq!(engine.reports_due(now).await.unwrap(), 0);
+        assert_eq!(engine.notify.reports_due(now).await.unwrap(), 0);
     }
     assert_eq!(files(), 0, "no chart drawn for nobody");
 
     pair(&app, &bot, GROUP, "Регистратура").await;
-    engine.reports_due(now).await.unwrap();
+    engine.notify.reports_due(now).await.unwrap();
     bot.wait_for("the report", Duration::from_secs(30), |calls| {
         calls
             .iter()
@@ -1111,7 +1112,7 @@ async fn a_report_nobody_receives_draws_nothing_and_a_sent_reports_chart_is_remo
     })
     .await;
     assert_eq!(
-        engine.reports_due(now).await.unwrap(),
+        engine.notify.reports_due(now).await.unwrap(),
         0,
         "a period goes once"
     );

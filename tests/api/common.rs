@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use otklik_engine::{Engine, Server};
+use otklik_api::Server;
+use otklik_engine::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -39,7 +40,7 @@ impl App {
 
     async fn start_at(dir: TempDir, listen: SocketAddr, via: Option<std::net::IpAddr>) -> App {
         if std::env::var_os(TEST_BIN).is_some() && via.is_none() {
-            let token = otklik_engine::token::load_or_create(dir.path()).unwrap();
+            let token = otklik_store::token::load_or_create(dir.path()).unwrap();
             let (child, addr) = spawn_serve(dir.path(), &token).await;
             return App {
                 base: format!("http://{addr}"),
@@ -52,7 +53,7 @@ impl App {
         }
         let engine = Engine::open(dir.path()).expect("engine opens");
         let server = Server::start(engine, listen).await.expect("server starts");
-        let token = otklik_engine::token::load_or_create(dir.path()).unwrap();
+        let token = otklik_store::token::load_or_create(dir.path()).unwrap();
         let addr = match via {
             Some(ip) => SocketAddr::new(ip, server.addr.port()),
             None => server.addr,

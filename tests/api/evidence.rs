@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use otklik_engine::evidence::recorder::DeskDevices;
-use otklik_engine::evidence::{Clip, DeviceState, Microphone};
+use otklik_devices::evidence::recorder::DeskDevices;
+use otklik_devices::evidence::{Clip, DeviceState, Microphone};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -345,7 +345,7 @@ async fn old_media_are_purged_and_the_ratings_stay() {
     assert_eq!((s, purged["photos"].as_i64()), (StatusCode::OK, Some(0)));
     // Eight days on, the photo goes; the rating stays.
     let engine = app.server.as_ref().unwrap().engine.clone();
-    let later = otklik_engine::time::now_ms() + 8 * 24 * 3600 * 1000;
+    let later = otklik_domain::time::now_ms() + 8 * 24 * 3600 * 1000;
     let purged = engine.purge_media(later).await.unwrap();
     assert_eq!(purged.photos, 1);
     let media = evidence_of(&app, &r, 1).await;

@@ -7,11 +7,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use otklik_devices::evidence::camera::JpegSettings;
+use otklik_devices::evidence::recorder::DeskDevices;
+use otklik_devices::evidence::{Camera, DeviceState, Photo};
 use otklik_engine::Engine;
-use otklik_engine::evidence::camera::JpegSettings;
-use otklik_engine::evidence::recorder::DeskDevices;
-use otklik_engine::evidence::{Camera, DeviceState, Photo};
-use otklik_engine::notify::config::EmailConfig;
+use otklik_notify::config::EmailConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

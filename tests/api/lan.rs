@@ -532,7 +532,7 @@ async fn public_reads_are_bounded_and_private_ones_refused() {
 
     // One device may hold a few event streams, not hundreds.
     let mut open = Vec::new();
-    for _ in 0..otklik_engine::events::STREAMS_PER_ADDRESS {
+    for _ in 0..otklik_store::events::STREAMS_PER_ADDRESS {
         open.push(SseReader::open(app.http.get(app.url("/api/v1/events"))).await);
     }
     let (s, b) = app.send(app.http.get(app.url("/api/v1/events"))).await;

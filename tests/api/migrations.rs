@@ -1,6 +1,6 @@
 //! Migrations on an empty and on an existing database; a newer schema is refused.
 
-use otklik_engine::db;
+use otklik_store::db;
 use rusqlite::Connection;
 
 use crate::common::{App, otklik_bin};

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{App, otklik_bin};
-use otklik_engine::ratings::{self, NewRating, Rules};
+use otklik_store::ratings::{self, NewRating, Rules};
 
 fn ms(rfc3339: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(rfc3339)
@@ -32,7 +32,7 @@ async fn report_figures_match_a_hand_computed_data_set_across_a_dst_change() {
     let engine = app.server.as_ref().unwrap().engine.clone();
     // History the API cannot make (sessions in the past), written as the engine writes.
     let ids = engine
-        .writer
+        .store.writer
         .write(move |ctx| {
             for (desk, reg) in [(d1, anna), (d2, boris)] {
                 ctx.conn.execute(

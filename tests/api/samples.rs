@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
-use otklik_engine::evidence::camera::JpegSettings;
-use otklik_engine::evidence::recorder::DeskDevices;
-use otklik_engine::evidence::{Camera, DeviceState, Photo};
+use otklik_devices::evidence::camera::JpegSettings;
+use otklik_devices::evidence::recorder::DeskDevices;
+use otklik_devices::evidence::{Camera, DeviceState, Photo};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

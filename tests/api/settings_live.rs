@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use otklik_devices::evidence::recorder::DeskDevices;
+use otklik_domain::time::now_ms;
 use otklik_engine::Engine;
-use otklik_engine::evidence::recorder::DeskDevices;
-use otklik_engine::time::now_ms;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Notify;

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use otklik_engine::evidence::camera::JpegSettings;
-use otklik_engine::evidence::recorder::DeskDevices;
-use otklik_engine::evidence::{Camera, DeviceState, Microphone, Photo};
+use otklik_devices::evidence::camera::JpegSettings;
+use otklik_devices::evidence::recorder::DeskDevices;
+use otklik_devices::evidence::{Camera, DeviceState, Microphone, Photo};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -48,7 +48,7 @@ impl Camera for BlindCamera {
 struct BusyMic;
 
 impl Microphone for BusyMic {
-    fn clip(&self, _: i64, _: i64) -> Result<otklik_engine::evidence::Clip, String> {
+    fn clip(&self, _: i64, _: i64) -> Result<otklik_devices::evidence::Clip, String> {
         Err("the microphone is busy (another program holds it)".into())
     }
     fn state(&self) -> DeviceState {
@@ -560,7 +560,7 @@ async fn demo_data_goes_only_into_a_fresh_installation_over_the_days_asked() {
     // The engine carries on from the demo's chain: a new rating is stored and the chain verifies.
     let r = app.rate(1, 3).await;
     assert_eq!(r["id"], 481);
-    let report = otklik_engine::ledger::verify(&app.db_path()).unwrap();
+    let report = otklik_store::ledger::verify(&app.db_path()).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert_eq!(report.checked, 481);
 

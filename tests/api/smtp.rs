@@ -3,16 +3,16 @@
 //! parses every message it accepts with Python's own `email` package and writes it down as JSON.
 //!
 //! Needs `openssl` and `python3` with `venv`; aiosmtpd is installed into target/pyenv (the venv
-//! engine/tests/exports.rs also uses) on first use.
+//! crates/reports/tests/exports.rs also uses) on first use.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use otklik_engine::notify::config::{EmailConfig, Security};
-use otklik_engine::notify::email::Email;
-use otklik_engine::notify::message::{Attachment, AttachmentRole, Outgoing, SendError, Transport};
+use otklik_notify::config::{EmailConfig, Security};
+use otklik_notify::email::Email;
+use otklik_notify::message::{Attachment, AttachmentRole, Outgoing, SendError, Transport};
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
@@ -62,7 +62,7 @@ fn python_with_aiosmtpd() -> PathBuf {
                         "python3 -m venv failed (Debian: python3-venv)"
                     );
                 }
-                // A pip of engine/tests/exports.rs (which takes no lock) may run at the same
+                // A pip of crates/reports/tests/exports.rs (which takes no lock) may run at the same
                 // time: try twice.
                 for _ in 0..2 {
                     let pip = std::process::Command::new(&python)
@@ -286,7 +286,7 @@ fn simple(subject: &str) -> Outgoing {
     }
 }
 
-fn down(r: Result<otklik_engine::notify::message::Sent, SendError>, what: &str) -> String {
+fn down(r: Result<otklik_notify::message::Sent, SendError>, what: &str) -> String {
     match r {
         Err(SendError::Down(text)) => text,
         other => panic!("{what}: expected Down, got {other:?}"),
@@ -298,8 +298,8 @@ async fn a_message_arrives_whole() {
     let server = SmtpServer::start().await;
     let files = tempfile::tempdir().unwrap();
 
-    let chart = otklik_engine::reports::export::chart_png(
-        &otklik_engine::reports::export::Chart {
+    let chart = otklik_reports::export::chart_png(
+        &otklik_reports::export::Chart {
             title: "Довольные пациенты".into(),
             labels: vec!["01.11".into(), "02.11".into(), "03.11".into()],
             series: vec![("Окно 1".into(), vec![0.5, 0.7, 0.9])],

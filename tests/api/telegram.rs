@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use otklik_engine::notify::telegram::{Telegram, Update};
-use otklik_engine::notify::{Attachment, AttachmentRole, Button, Outgoing, SendError, Transport};
+use otklik_notify::telegram::{Telegram, Update};
+use otklik_notify::{Attachment, AttachmentRole, Button, Outgoing, SendError, Transport};
 use serde_json::json;
 
 use crate::botapi::{BOT_USERNAME, BotApi, Mode};

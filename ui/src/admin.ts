@@ -2,7 +2,7 @@
 // ratings, the supervisors, and the settings. Each supervisor logs in with their own name and
 // password; the login lives in this tab only.
 
-import { ApiError, consoleToken, getJson, Live, send, type ConsoleState, type ContestView, type Desk, type DeskEvidence, type DeskInput, type Media, mediaUrl, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings, type Supervisor, type Login } from "./api";
+import { ApiError, consoleToken, getJson, Live, send, type ConsoleState, type ContestView, type Desk, type DeskEvidence, type DeskInput, type Health, type Media, mediaUrl, type InputStatus, type Leaderboard, type Rating, type RatingPage, type Registrar, type Settings, type Supervisor, type Login } from "./api";
 import { h, levelBar } from "./dom";
 import { reportsCard } from "./reports";
 import { notifyCards } from "./notify";
@@ -382,7 +382,7 @@ function openConsole(main: HTMLElement, me: string) {
     if (busy(evidenceCard)) return;
     const list = await getJson<Desk[]>("/api/v1/desks");
     const configs = await Promise.all(list.map((d) => getJson<DeskEvidence>(`/api/v1/desks/${d.id}/evidence`)));
-    const health = await getJson<{ devices: { desk_id: number; kind: string; state: string; detail: string; error: string | null }[] }>("/healthz").catch(() => ({ devices: [] }));
+    const health = await getJson<Pick<Health, "devices">>("/healthz").catch(() => ({ devices: [] }));
     const rows = list.map((d, i) => {
       const ev = configs[i]!;
       const words = [ev.photo ? tr.photo : "", ev.audio ? tr.audio : ""].filter(Boolean).join(" + ") || tr.evidenceOff;

@@ -1,124 +1,55 @@
 // The engine's HTTP API and event stream: the same for the desktop window and LAN browsers.
+// The request and response types are the engine's own OpenAPI document's (ui/src/gen/api.ts,
+// made by scripts/ui-types.sh); what is written here is only what the document cannot say.
 
-export interface Entry {
-  registrar_id: number;
-  name: string;
-  count: number;
-  levels: number[];
-  satisfaction: number;
-  score: number;
-  rank: number | null;
-  flagged: number;
-}
+import type { components } from "./gen/api";
 
-export interface Leaderboard {
-  period: "today" | "week" | "month" | null;
-  from: string;
-  to: string;
-  scale: number;
-  min_ratings: number;
-  entries: Entry[];
-  totals: { count: number; levels: number[]; satisfaction: number; unassigned: number; flagged: number };
-}
+type Schemas = components["schemas"];
 
-export interface Rating {
-  id: number;
-  desk_id: number;
-  score: number;
-  scale: number;
-  source: string;
-  at: string;
-  registrar_id: number | null;
-  session_id: number | null;
-  annulled: boolean;
-  flag: "burst" | "no_session" | null;
-}
+/** A response as the engine sends it. utoipa leaves every `Option<T>` field (and every field with
+ * a serde default) out of `required`, but serde sends each field, as null if need be, unless it
+ * is marked `skip_serializing_if`: so every field is there (tests/openapi/fields.mjs checks it).
+ * Not for the types that have such skipped fields (DeskInput, ErrorBody, the settings file). */
+type Sent<T> = T extends (infer U)[] ? Sent<U>[] : T extends object ? { [K in keyof T]-?: Sent<Exclude<T[K], undefined>> } : T;
 
-export interface DeskInput {
-  desk_id: number;
-  kind: "panel" | "keys" | "serial" | "api";
-  keys?: string[];
-  path?: string;
-  baud?: number;
-  debounce_ms: number;
-}
-
-export interface InputStatus {
-  desk_id: number;
-  kind: string;
-  state: "connected" | "ready" | "waiting" | "error";
-  detail: string;
-  last_event: string | null;
-  error: string | null;
-}
-
-export interface Desk {
-  id: number;
-  name: string;
-  active: boolean;
-  session: { session_id: number; registrar_id: number; registrar_name: string; started_at: string } | null;
-}
-
-export interface Settings {
-  clinic_name: string;
-  language: "ru" | "en" | "es";
-  timezone: string;
-  scale: number;
-  min_ratings: number;
-  listen: string;
-  display_period: "today" | "week" | "month";
-  display_rotate_secs: number;
-  display_initials: boolean;
-  display_hide_unranked: boolean;
-  panel_lockout_secs: number;
-  kiosk_display: boolean;
-  kiosk_monitor: number;
-  suspicion_burst_count: number;
-  suspicion_burst_secs: number;
-  audio_before_secs: number;
-  audio_after_secs: number;
-  photo_retention_days: number;
-  audio_retention_days: number;
-  photo_max_width: number;
-  photo_quality: number;
-}
-
+export type Entry = Sent<Schemas["Entry"]>;
+export type Leaderboard = Sent<Schemas["Leaderboard"]>;
+export type Rating = Sent<Schemas["Rating"]>;
+export type RatingPage = Sent<Schemas["RatingPage"]>;
+/** Its `keys`, `path` and `baud` are left out when empty. */
+export type DeskInput = Schemas["DeskInput"];
+export type InputStatus = Sent<Schemas["InputStatus"]>;
+export type Desk = Sent<Schemas["Desk"]>;
+export type Registrar = Sent<Schemas["Registrar"]>;
+export type Settings = Sent<Schemas["Settings"]>;
 /** What every screen may read of the settings without a login. */
-export type PublicSettings = Pick<
-  Settings,
-  "clinic_name" | "language" | "timezone" | "scale" | "min_ratings" | "display_period" | "display_rotate_secs" | "display_initials" | "display_hide_unranked" | "panel_lockout_secs"
->;
-
-export interface Registrar {
-  id: number;
-  name: string;
-  active: boolean;
-  desk_id: number | null;
-  has_pin: boolean;
-}
-
-export interface Contest {
-  id: number;
-  rating_id: number;
-  registrar_id: number;
-  comment: string;
-  created_at: string;
-  decision: "upheld" | "annulled" | null;
-  decision_comment: string | null;
-  decided_by: string | null;
-  decided_at: string | null;
-}
-
-export interface ContestView extends Contest {
-  rating: Rating;
-  registrar_name: string;
-  desk_name: string;
-}
-
-export interface LowRating {
-  rating: Rating;
-  contest: Contest | null;
-}
+export type PublicSettings = Sent<Schemas["PublicSettings"]>;
+export type Contest = Sent<Schemas["Contest"]>;
+export type ContestView = Sent<Schemas["ContestView"]>;
+export type LowRating = Sent<Schemas["LowRating"]>;
+/** GET /api/v1/console (no token needed). */
+export type ConsoleState = Sent<Schemas["ConsoleState"]>;
+/** POST /api/v1/console/login */
+export type Login = Sent<Schemas["Login"]>;
+/** GET /api/v1/supervisors: the people who log into the console. */
+export type Supervisor = Sent<Schemas["Supervisor"]>;
+/** POST /api/v1/events/ticket */
+export type Ticket = Sent<Schemas["Ticket"]>;
+/** GET /api/v1/reports */
+export type Report = Sent<Schemas["Report"]>;
+export type ReportGroup = Sent<Schemas["Group"]>;
+/** GET /api/v1/backups */
+export type Backups = Sent<Schemas["Backups"]>;
+/** POST /api/v1/backups */
+export type BackupInfo = Sent<Schemas["BackupInfo"]>;
+/** POST /api/v1/backups/restore */
+export type Staged = Sent<Schemas["Staged"]>;
+export type PendingRestore = Sent<Schemas["PendingRestore"]>;
+/** /healthz (no token needed); the database's `error` is left out while it is well. */
+export type Health = Sent<Omit<Schemas["Health"], "database">> & { database: Sent<Omit<Schemas["DatabaseHealth"], "error">> & Pick<Schemas["DatabaseHealth"], "error"> };
+export type HealthComponent = Sent<Schemas["Component"]>;
+export type DeskDevice = Sent<Schemas["DeskDevice"]>;
+export type HealthState = Schemas["State"];
 
 export class ApiError extends Error {
   constructor(
@@ -131,31 +62,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-}
-
-/** GET /api/v1/console (no token needed). */
-export interface ConsoleState {
-  /** Whether any supervisor is set up. */
-  password_set: boolean;
-  /** This is the reception PC and nobody is set up yet: it may set up the first supervisor. */
-  can_set_up: boolean;
-  /** The supervisor whose login came with the request, if it is live. */
-  logged_in_as: string | null;
-}
-
-/** POST /api/v1/console/login */
-export interface Login {
-  token: string;
-  idle_expiry_secs: number;
-  at: string;
-  name: string;
-}
-
-/** GET /api/v1/supervisors: the people who log into the console. */
-export interface Supervisor {
-  id: number;
-  name: string;
-  created_at: string;
 }
 
 /** The supervisor's console login, kept for this browser tab only. */
@@ -222,7 +128,7 @@ export class Live {
   private open() {
     if (this.h.full) {
       // EventSource sends no Authorization header: a one-time ticket opens the full stream.
-      void send<{ ticket: string }>("POST", "/api/v1/events/ticket", {})
+      void send<Ticket>("POST", "/api/v1/events/ticket", {})
         .then((t) => this.connect(`/api/v1/events/all?ticket=${encodeURIComponent(t.ticket)}`))
         .catch(() => {
           this.setState("lost");
@@ -278,27 +184,10 @@ export class Live {
   }
 }
 
-export interface RatingPage {
-  items: Rating[];
-  next_after_id: number | null;
-}
-
-export interface DeskEvidence {
-  desk_id: number;
-  photo: boolean;
-  camera: { kind: "usb"; index: number } | { kind: "ip"; url: string; user?: string | null; password?: string; has_password?: boolean } | null;
-  audio: boolean;
-  microphone: string | null;
-}
-
-export interface Media {
-  id: number;
-  kind: "photo" | "audio";
-  state: "saved" | "missing" | "purged";
-  reason: string | null;
-  url: string | null;
-  created_at: string;
-}
+/** An IP camera's password goes in `PUT .../evidence` but never comes back (`has_password` says
+ * whether one is kept); being write-only (`skip_serializing`), it is not in the document. */
+export type DeskEvidence = Sent<Schemas["DeskEvidence"]>;
+export type Media = Sent<Schemas["Media"]>;
 
 /** A media file fetched with the console's login, as an object URL for <img> or <audio>. */
 export async function mediaUrl(path: string): Promise<string> {
@@ -311,113 +200,18 @@ export async function mediaUrl(path: string): Promise<string> {
 // Notifications: alerts, their channels and the outbox (the console's Alerts, Notifications and
 // Outbox cards).
 
-export type NotifyChannel = "telegram" | "email";
-
-export interface AlertRule {
-  scores: number[];
-  /** Empty = every desk. */
-  desks: number[];
-  channels: NotifyChannel[];
-  /** 0 = never escalate. */
-  escalate_after_mins: number;
-}
-
-export interface ReportRule {
-  /** `1h` … `12h`, or `daily@HH:MM`. */
-  every: string;
-  condition: "always" | "any" | "negative";
-  channels: NotifyChannel[];
-}
-
-export interface NotifyConfig {
-  telegram: { enabled: boolean; api_url: string; min_interval_ms: number };
-  email: {
-    enabled: boolean;
-    host: string;
-    port: number;
-    security: "starttls" | "tls" | "none";
-    user: string;
-    from: string;
-    to: string[];
-    escalation_to: string[];
-    ca_file: string;
-  };
-  alerts: AlertRule[];
-  reports: ReportRule[];
-  /** Empty = off. */
-  webhook_url: string;
-  retry_max_secs: number;
-  link_base: string;
-}
-
-export interface ChannelState {
-  channel: "telegram" | "email" | "webhook";
-  state: "off" | "ok" | "down";
-  since: string | null;
-  last_error: string | null;
-  pending: number;
-  failed: number;
-}
-
-export interface TelegramChat {
-  chat_id: number;
-  title: string;
-  role: "main" | "escalation";
-  paired_at: string;
-}
-
-export interface Pairing {
-  code: string;
-  expires_at: string;
-}
-
-export interface NotifyState {
-  config: NotifyConfig;
-  telegram_token_set: boolean;
-  smtp_password_set: boolean;
-  /** Where the secrets are kept, in words. */
-  secrets_place: string;
-  bot_username: string | null;
-  chats: TelegramChat[];
-  pairing: Pairing | null;
-  channels: ChannelState[];
-}
-
-export interface AlertView {
-  id: number;
-  rating_id: number;
-  desk_id: number;
-  desk: string;
-  registrar: string | null;
-  score: number;
-  scale: number;
-  at: string;
-  state: "open" | "taken" | "resolved";
-  created_at: string;
-  taken_by: string | null;
-  taken_at: string | null;
-  resolved_by: string | null;
-  resolved_at: string | null;
-  cause: string | null;
-  escalated_at: string | null;
-  minutes_to_take: number | null;
-  minutes_to_resolve: number | null;
-}
-
-export interface OutboxItem {
-  id: number;
-  channel: "telegram" | "email" | "webhook";
-  target: string;
-  kind: string;
-  summary: string;
-  attachments: string[];
-  alert_id: number | null;
-  state: "pending" | "sent" | "failed";
-  attempts: number;
-  created_at: string;
-  sent_at: string | null;
-  last_error: string | null;
-}
+export type NotifyChannel = Schemas["Channel"];
+export type AlertRule = Sent<Schemas["AlertRule"]>;
+export type ReportRule = Sent<Schemas["ReportRule"]>;
+export type NotifyConfig = Sent<Schemas["NotifyConfig"]>;
+/** A channel's state, in `GET /api/v1/notify` and `/healthz`. */
+export type ChannelState = Sent<Schemas["ChannelHealth"]>;
+export type TelegramChat = Sent<Schemas["TelegramChat"]>;
+/** A code to pair a Telegram group with. */
+export type Pairing = Sent<Schemas["Pairing"]>;
+export type NotifyState = Sent<Schemas["NotifyState"]>;
+export type AlertView = Sent<Schemas["AlertView"]>;
+export type OutboxItem = Sent<Schemas["ItemView"]>;
 
 /** An error that names the field the engine refused (`email.to[1]`), if it did. */
 export class FieldError extends ApiError {
@@ -458,62 +252,24 @@ export async function refusal(resp: Response): Promise<FieldError> {
 // The first run (ui/src/wizard.ts): the setup status, live device tests, demo data, the settings file.
 
 /** GET /api/v1/setup (no token needed). */
-export interface SetupStatus {
-  /** No desks, no registrars, no ratings and the wizard not finished: the console opens the wizard. */
-  fresh: boolean;
-  setup_done: boolean;
-  /** The wizard step last reached (1–9), or null. */
-  step: number | null;
-  /** The installation holds demo data. */
-  demo: boolean;
-  desks: number;
-  registrars: number;
-  ratings: number;
-}
-
-/** The settings the wizard sets beyond those of `Settings`. */
-export type WizardSettings = Settings & { start_with_system: boolean; setup_done: boolean };
-
+export type SetupStatus = Sent<Schemas["SetupStatus"]>;
 /** GET /api/v1/desks/{id}/microphone/level */
-export interface MicLevel {
-  /** RMS of the last 300 ms, 0–1. */
-  level: number;
-  peak: number;
-  state: string;
-  detail: string;
-  error: string | null;
-}
-
+export type MicLevel = Sent<Schemas["MicLevel"]>;
 /** POST /api/v1/demo */
-export interface DemoFilled {
-  days: number;
-  desks: number;
-  registrars: number;
-  sessions: number;
-  ratings: number;
-  first_day: string;
-  last_day: string;
-}
-
+export type DemoFilled = Sent<Schemas["DemoFilled"]>;
 /** POST /api/v1/settings/import: what changed. */
-export interface Imported {
-  settings_changed: string[];
-  notify: boolean;
-  desks_created: number;
-  desks_updated: number;
-  registrars_created: number;
-  registrars_updated: number;
-}
-
+export type Imported = Sent<Schemas["Imported"]>;
 /** POST /api/v1/settings/import refused (422): every problem by its path; nothing changed. */
-export interface ImportRefused {
-  error: string;
-  code: string;
-  field: string;
-  errors: { field: string; error: string }[];
-}
+export type ImportRefused = Sent<Schemas["ImportRefused"]>;
 
-export type PanelRole = "patient" | "registrar";
+export type PanelRole = Schemas["Role"];
+export type Panel = Sent<Schemas["Panel"]>;
+/** POST /api/v1/panels/pair */
+export type Paired = Sent<Schemas["Paired"]>;
+/** GET /api/v1/panels/me */
+export type PanelCheck = Sent<Schemas["PanelCheck"]>;
+/** A code shown in the console, to be typed on the panel. */
+export type PanelPairing = Sent<Schemas["PanelPairing"]>;
 
 /** A paired panel's own token, kept by this browser for good (until revoked in the console). */
 export const panelToken = {
@@ -522,20 +278,3 @@ export const panelToken = {
   set: (desk: number, role: PanelRole, t: string | null) => (t ? localStorage.setItem(panelToken.key(desk, role), t) : localStorage.removeItem(panelToken.key(desk, role))),
 };
 
-export interface Panel {
-  id: number;
-  desk_id: number;
-  desk_name: string;
-  role: PanelRole;
-  label: string;
-  paired_at: string;
-  paired_by: string;
-  revoked_at: string | null;
-}
-
-export interface Pairing {
-  code: string;
-  desk_id: number;
-  role: PanelRole;
-  expires_at: string;
-}

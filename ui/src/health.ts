@@ -2,28 +2,12 @@
 // state, since when and its last error, as /healthz gives them. Refreshed every few seconds while
 // the page is visible, and at once when it comes back into view.
 
+import type { Health, HealthComponent as Component, HealthState } from "./api";
 import { h } from "./dom";
-import { locale, t } from "./i18n";
+import {fill, locale, t } from "./i18n";
 
-type HealthState = "ok" | "degraded" | "down";
-
-export interface Component {
-  id: string;
-  kind: string;
-  desk_id: number | null;
-  /** In words, in the installation's language: "Окно 2 — камера". */
-  name: string;
-  detail: string;
-  state: HealthState;
-  since: string;
-  last_error: string | null;
-}
-
-interface Healthz {
-  status: "ok" | "degraded" | "down";
-  components?: Component[];
-  attention?: string[];
-}
+/** A 503 from before the engine is up (an error body) has no components. */
+type Healthz = Pick<Health, "status"> & Partial<Pick<Health, "components" | "attention">>;
 
 const REFRESH_MS = 5_000;
 
@@ -52,10 +36,6 @@ function ago(iso: string) {
   if (mins < 60) return rtf.format(-mins, "minute");
   if (mins < 48 * 60) return rtf.format(-Math.floor(mins / 60), "hour");
   return rtf.format(-Math.floor(mins / 1440), "day");
-}
-
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
 }
 
 function row(c: Component) {

@@ -1,13 +1,8 @@
 // The start page: where each screen is, and whether the engine is well.
 
-import { getJson, type Desk } from "./api";
+import { getJson, type Desk, type Health } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
-
-interface Health {
-  status: string;
-  version: string;
-}
 
 export async function mountHome(root: HTMLElement) {
   const tr = t();

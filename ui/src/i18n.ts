@@ -247,7 +247,7 @@ const ru = {
     noneYet: "Пока никого",
     scaleTitle: "Шкала оценки",
     scaleHint: "Сколько лиц видит пациент. Три — быстрее всего, больше — подробнее.",
-    levelsN: "{n} уровней",
+    levelsN: { one: "{n} уровень", few: "{n} уровня", many: "{n} уровней", other: "{n} уровня" } as Plural,
     inputsTitle: "Откуда приходят оценки",
     inputsHint: "Для каждого окна: панель пациента на планшете, пульт (клавиши) или кнопочный блок (COM-порт). Нажмите кнопку у окна — оценка появится здесь.",
     keysFor: "Клавиши, от худшей оценки к лучшей ({n})",
@@ -651,7 +651,7 @@ const en: Dict = {
     noneYet: "Nobody yet",
     scaleTitle: "Rating scale",
     scaleHint: "How many faces the patient sees. Three is the quickest; more is finer.",
-    levelsN: "{n} levels",
+    levelsN: { one: "{n} level", other: "{n} levels" },
     inputsTitle: "Where ratings come from",
     inputsHint: "For each desk: the patient panel on a tablet, a remote (keys) or a button box (serial port). Press a button at the desk and the rating shows here.",
     keysFor: "Keys, from the worst rating to the best ({n})",
@@ -1050,7 +1050,7 @@ const es: Dict = {
     noneYet: "Nadie todavía",
     scaleTitle: "Escala de valoración",
     scaleHint: "Cuántas caras ve el paciente. Tres es lo más rápido; más, lo más detallado.",
-    levelsN: "{n} niveles",
+    levelsN: { one: "{n} nivel", other: "{n} niveles" },
     inputsTitle: "De dónde llegan las valoraciones",
     inputsHint: "Para cada ventanilla: el panel del paciente en una tableta, un mando (teclas) o una caja de botones (puerto serie). Pulse un botón en la ventanilla y la valoración aparecerá aquí.",
     keysFor: "Teclas, de la peor valoración a la mejor ({n})",
@@ -1229,6 +1229,18 @@ export function t(): Dict {
 
 export function locale(): string {
   return LANGS[current].locale;
+}
+
+/** `{name}` in a phrase replaced by its value; an unknown name stays as it is. */
+export function fill(s: string, vars: Record<string, string | number>): string {
+  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
+}
+
+/** A count's forms by the language's plural rules (Russian: 1 уровень, 3 уровня, 5 уровней). */
+export type Plural = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };
+
+export function plural(n: number, forms: Plural): string {
+  return fill(forms[new Intl.PluralRules(locale()).select(n)] ?? forms.other, { n: num(n) });
 }
 
 export function num(n: number): string {

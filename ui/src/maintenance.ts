@@ -2,54 +2,11 @@
 // often, how many are kept), restoring one from the list or from a file (checked first, then
 // finished by Otklik at its next start), and "Save diagnostics" for a support request.
 
-import { consoleToken, getJson, refusal, send } from "./api";
+import { consoleToken, getJson, refusal, send, type BackupInfo, type Backups, type Settings, type Staged } from "./api";
 import { h } from "./dom";
-import { dateTime, locale, t } from "./i18n";
-
-interface BackupFile {
-  file: string;
-  at: string;
-  bytes: number;
-}
-
-interface LastBackup {
-  at: string | null;
-  file: string | null;
-  bytes: number | null;
-  error: string | null;
-  error_at: string | null;
-}
-
-interface PendingRestore {
-  source: string;
-  staged_at: string;
-  bytes: number;
-  schema_version: number;
-  ratings: number;
-  last_rating_at: string | null;
-}
-
-interface Backups {
-  dir: string;
-  every_hours: number;
-  keep: number;
-  files: BackupFile[];
-  folder_error: string | null;
-  last: LastBackup;
-  pending_restore: PendingRestore | null;
-}
-
-interface BackupSettings {
-  backup_dir: string;
-  backup_every_hours: number;
-  backup_keep: number;
-}
+import {dateTime, fill, locale, t } from "./i18n";
 
 /** "{name}" and the like, filled in. */
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
-}
-
 function megabytes(bytes: number) {
   const n = new Intl.NumberFormat(locale(), { maximumFractionDigits: 1, minimumFractionDigits: 1 }).format(bytes / 1e6);
   return `${n} ${t().maintenance.mb}`;
@@ -104,7 +61,7 @@ export function maintenanceCard(): HTMLElement {
     await draw().catch(() => {});
   };
 
-  const restore = (source: string, request: () => Promise<{ pending_restore: PendingRestore }>, buttons: HTMLButtonElement[]) => {
+  const restore = (source: string, request: () => Promise<Staged>, buttons: HTMLButtonElement[]) => {
     const m = t().maintenance;
     if (!window.confirm(fill(m.confirmRestore, { name: source }))) return;
     void run(buttons, m.checking, async () => {
@@ -117,12 +74,12 @@ export function maintenanceCard(): HTMLElement {
   const draw = async () => {
     const tr = t();
     const m = tr.maintenance;
-    const [list, settings] = await Promise.all([getJson<Backups>("/api/v1/backups"), getJson<BackupSettings>("/api/v1/settings")]);
+    const [list, settings] = await Promise.all([getJson<Backups>("/api/v1/backups"), getJson<Settings>("/api/v1/settings")]);
 
     const now = h("button", { type: "button", class: "primary", "data-action": "backup-now" }, m.backupNow);
     now.addEventListener("click", () =>
       void run([now], m.backingUp, async () => {
-        const made = await send<{ file: string }>("POST", "/api/v1/backups", {});
+        const made = await send<BackupInfo>("POST", "/api/v1/backups", {});
         return fill(m.made, { file: made.file });
       }),
     );

@@ -14,6 +14,7 @@ import {
   type AlertView,
   type ChannelState,
   type Desk,
+  type Health,
   type NotifyChannel,
   type NotifyConfig,
   type NotifyState,
@@ -24,13 +25,9 @@ import {
   type TelegramChat,
 } from "./api";
 import { h } from "./dom";
-import { levelColor, levelNames, locale, num, t } from "./i18n";
+import {fill, levelColor, levelNames, locale, num, t } from "./i18n";
 
 /** "{n} min" with its values. */
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
-}
-
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -327,10 +324,11 @@ class AlertsCard {
 // Notifications: channels, rules, secrets.
 
 const EVERY = ["1h", "2h", "3h", "4h", "6h", "8h", "12h"];
+/** The channels a rule may name: the webhook gets every rating, by no rule (the engine refuses it in one). */
 const CHANNELS: NotifyChannel[] = ["telegram", "email"];
 
 /** Field words for a 422's `field`: `email.to[1]` → "Email → recipients, address 2". */
-export function fieldWords(field: string): string {
+function fieldWords(field: string): string {
   const n = t().notify;
   const parts: string[] = [];
   let last = "";
@@ -347,178 +345,150 @@ export function fieldWords(field: string): string {
   return parts.join(" → ") || field;
 }
 
-class SettingsCard {
-  private state: NotifyState | null = null;
-  private draft: NotifyConfig | null = null;
-  private scale = 3;
-  private desks: Desk[] = [];
-  private chips = h("div", { class: "chan-chips", "data-testid": "channel-chips" });
-  private chats = h("div", { class: "chats" });
+// Inputs bound to a draft; `field` is the engine's name for it, to point at a refusal.
+function textInput(value: string, set: (v: string) => void, field: string, attrs: Record<string, string> = {}) {
+  const i = h("input", { ...attrs, value, "data-field": field });
+  i.addEventListener("input", () => set(i.value));
+  return i;
+}
+
+function numberInput(value: number, set: (v: number) => void, field: string, attrs: Record<string, string> = {}) {
+  const i = h("input", { type: "number", min: "0", ...attrs, value: String(value), "data-field": field });
+  i.addEventListener("input", () => set(i.value === "" ? Number.NaN : Number(i.value)));
+  return i;
+}
+
+function checkbox(value: boolean, set: (v: boolean) => void, field: string) {
+  const c = h("input", { type: "checkbox", "data-field": field });
+  c.checked = value;
+  c.addEventListener("change", () => set(c.checked));
+  return c;
+}
+
+function listInput(value: string[], set: (v: string[]) => void, field: string) {
+  const a = h("textarea", { rows: "2", "data-field": field, placeholder: "head@clinic.example" }, value.join("\n"));
+  a.addEventListener("input", () =>
+    set(
+      a.value
+        .split(/[,;\n]/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  );
+  return a;
+}
+
+function selectInput(value: string, options: [string, string][], set: (v: string) => void, field: string) {
+  const s = h(
+    "select",
+    { "data-field": field },
+    ...options.map(([v, label]) => {
+      const o = h("option", { value: v }, label);
+      o.selected = v === value;
+      return o;
+    }),
+  );
+  s.addEventListener("change", () => set(s.value));
+  return s;
+}
+
+/** A checkbox per option; `get` and `set` hold the chosen values. */
+function checkboxes<T extends string | number>(options: [T, Node | string][], get: () => T[], set: (v: T[]) => void, field: string) {
+  const box = h("span", { class: "checks", "data-field": field });
+  for (const [value, label] of options) {
+    const c = h("input", { type: "checkbox", value: String(value) });
+    c.checked = get().includes(value);
+    c.addEventListener("change", () => {
+      const now = get().filter((x) => x !== value);
+      if (c.checked) now.push(value);
+      set(options.map(([v]) => v).filter((v) => now.includes(v)));
+    });
+    box.append(h("label", { class: "check" }, c, label));
+  }
+  return box;
+}
+
+function channelChecks(get: () => NotifyChannel[], set: (v: NotifyChannel[]) => void, field: string) {
+  return checkboxes<NotifyChannel>(CHANNELS.map((c) => [c, channelName(c)]), get, set, field);
+}
+
+type Secret = "telegram_token" | "smtp_password";
+
+export interface ChannelHooks {
+  /** The secrets' states (and so the channels') changed. */
+  changed?: () => void;
+  /** Before a test message or a pairing code; false stops it (having said why). */
+  before?: (what: NotifyChannel | "pair") => Promise<boolean>;
+}
+
+/**
+ * Telegram and email over one draft of the settings: the write-only token and password, a group
+ * paired with a code, the groups, a test message each, and saving the draft with a refusal
+ * pointed at its input. The console's card shows these blocks among its rules; the wizard's
+ * channels step shows them alone.
+ */
+export class ChannelForms {
+  readonly draft: NotifyConfig;
+  private chats = h("div", { class: "chats", "data-testid": "telegram-chats" });
   private pairingBox = h("div", { class: "pairing" });
   private pairingTimer = 0;
-  private tokenState = h("span", { class: "secret-state" });
-  private passwordState = h("span", { class: "secret-state" });
-  private msg = h("p", { class: "status", role: "status", "aria-live": "polite", "data-testid": "notify-status" });
-  private rules = h("div", { class: "rules" });
-  private reports = h("div", { class: "rules" });
+  private secrets: Partial<Record<Secret, { mark: HTMLElement; input: HTMLInputElement; forget: HTMLElement }>> = {};
 
-  constructor(private card: HTMLElement) {
-    card.classList.add("notify-card");
-    card.replaceChildren(h("h2", {}, t().notify.settings), this.msg);
+  constructor(
+    public state: NotifyState,
+    private hooks: ChannelHooks = {},
+  ) {
+    this.draft = clone(state.config);
   }
 
-  async load() {
-    try {
-      const [state, settings, desks] = await Promise.all([getJson<NotifyState>("/api/v1/notify"), getJson<Settings>("/api/v1/settings"), getJson<Desk[]>("/api/v1/desks")]);
-      this.state = state;
-      this.draft = clone(state.config);
-      this.scale = settings.scale;
-      this.desks = desks;
-      this.render();
-    } catch (e) {
-      showError(this.msg, e);
-    }
+  /** The draft differs from what the engine holds. */
+  get dirty() {
+    return JSON.stringify(this.draft) !== JSON.stringify(this.state.config);
   }
 
-  /** Channel states only (the form is left alone). */
-  async loadChannels() {
-    if (!this.state) return;
-    try {
-      const health = await getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => null);
-      const channels = health?.channels?.length ? health.channels : (await getJson<NotifyState>("/api/v1/notify")).channels;
-      this.state.channels = channels;
-      this.drawChips();
-    } catch (e) {
-      expired(e);
-    }
+  /** Stops looking for a newly paired group. */
+  stop() {
+    window.clearInterval(this.pairingTimer);
   }
 
-  private drawChips() {
+  /** Puts the draft; a refusal names the field and marks the input under `root` that holds it. */
+  async save(msg: HTMLElement, root: HTMLElement): Promise<boolean> {
     const n = t().notify;
-    const list = this.state?.channels ?? [];
-    this.chips.replaceChildren(
-      ...list.map((c) => {
-        const words = c.state === "ok" ? n.stateOk : c.state === "off" ? n.stateOff : fill(n.stateDown, { time: c.since ? when(c.since) : "?" });
-        return h(
-          "div",
-          { class: `chan-chip ${c.state}`, "data-channel": c.channel, "data-state": c.state },
-          h("span", { class: `state ${c.state === "ok" ? "connected" : c.state === "down" ? "error" : "off"}` }),
-          " ",
-          h("strong", {}, channelName(c.channel)),
-          ` — ${words}`,
-          c.pending ? " " : null,
-          c.pending ? h("span", { class: "count" }, fill(n.pendingN, { n: num(c.pending) })) : null,
-          c.failed ? " " : null,
-          c.failed ? h("span", { class: "count failed" }, fill(n.failedN, { n: num(c.failed) })) : null,
-          c.state === "down" && c.last_error ? h("div", { class: "error" }, c.last_error) : null,
-        );
-      }),
-    );
-  }
-
-  private render() {
-    const st = this.state;
-    const d = this.draft;
-    if (!st || !d) return;
-    const tr = t();
-    const n = tr.notify;
-    this.drawChips();
-    this.setSecretStates();
-    const save = h("button", { type: "button", class: "primary", "data-testid": "notify-save" }, n.saveAll);
-    save.addEventListener("click", () => void this.save());
-    this.drawRules();
-    this.drawReports();
-    this.drawChats();
-    this.drawPairing(st.pairing);
-    const webhook = this.text(d.webhook_url, (v) => (d.webhook_url = v.trim()), "webhook_url", { type: "url", placeholder: "https://mis.clinic.example/otklik", class: "wide-input" });
-    const linkBase = this.text(d.link_base, (v) => (d.link_base = v.trim()), "link_base", { type: "url", placeholder: `http://${location.hostname}:${location.port || "8787"}`, class: "wide-input" });
-    this.card.replaceChildren(
-      h("h2", {}, n.settings),
-      this.chips,
-      h(
-        "div",
-        { class: "notify-blocks" },
-        this.telegramBlock(d),
-        this.emailBlock(d),
-        h("fieldset", { class: "block settings", "data-block": "alert-rules" }, h("legend", {}, n.alertRules), this.rules),
-        h("fieldset", { class: "block settings", "data-block": "report-rules" }, h("legend", {}, n.reportRules), this.reports),
-        h(
-          "fieldset",
-          { class: "block settings wide", "data-block": "other" },
-          h("legend", {}, n.other),
-          h("label", {}, h("span", {}, n.webhook), webhook),
-          h("label", {}, h("span", {}, n.linkBase), linkBase),
-        ),
-      ),
-      h("div", { class: "actions save-row" }, save, this.msg),
-    );
-  }
-
-  // Inputs bound to the draft; `field` is the engine's name for it, to point at a refusal.
-  private text(value: string, set: (v: string) => void, field: string, attrs: Record<string, string> = {}) {
-    const i = h("input", { ...attrs, value, "data-field": field });
-    i.addEventListener("input", () => set(i.value));
-    return i;
-  }
-
-  private number(value: number, set: (v: number) => void, field: string, attrs: Record<string, string> = {}) {
-    const i = h("input", { type: "number", min: "0", ...attrs, value: String(value), "data-field": field });
-    i.addEventListener("input", () => set(i.value === "" ? Number.NaN : Number(i.value)));
-    return i;
-  }
-
-  private check(value: boolean, set: (v: boolean) => void, field: string) {
-    const c = h("input", { type: "checkbox", "data-field": field });
-    c.checked = value;
-    c.addEventListener("change", () => set(c.checked));
-    return c;
-  }
-
-  private list(value: string[], set: (v: string[]) => void, field: string) {
-    const a = h("textarea", { rows: "2", "data-field": field, placeholder: "head@clinic.example" }, value.join("\n"));
-    a.addEventListener("input", () =>
-      set(
-        a.value
-          .split(/[,;\n]/)
-          .map((s) => s.trim())
-          .filter(Boolean),
-      ),
-    );
-    return a;
-  }
-
-  private select(value: string, options: [string, string][], set: (v: string) => void, field: string) {
-    const s = h(
-      "select",
-      { "data-field": field },
-      ...options.map(([v, label]) => {
-        const o = h("option", { value: v }, label);
-        o.selected = v === value;
-        return o;
-      }),
-    );
-    s.addEventListener("change", () => set(s.value));
-    return s;
-  }
-
-  /** A checkbox per option; `get` and `set` hold the chosen values. */
-  private checks<T extends string | number>(options: [T, Node | string][], get: () => T[], set: (v: T[]) => void, field: string) {
-    const box = h("span", { class: "checks", "data-field": field });
-    for (const [value, label] of options) {
-      const c = h("input", { type: "checkbox", value: String(value) });
-      c.checked = get().includes(value);
-      c.addEventListener("change", () => {
-        const now = get().filter((x) => x !== value);
-        if (c.checked) now.push(value);
-        set(options.map(([v]) => v).filter((v) => now.includes(v)));
-      });
-      box.append(h("label", { class: "check" }, c, label));
+    for (const el of root.querySelectorAll(".invalid")) el.classList.remove("invalid");
+    try {
+      this.state = await sendForm<NotifyState>("PUT", "/api/v1/notify", this.draft);
+      showOk(msg, t().saved);
+      return true;
+    } catch (e) {
+      if (expired(e)) return false;
+      if (e instanceof FieldError && e.status === 422 && e.field) {
+        const message = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
+        msg.textContent = fill(n.notSaved, { field: fieldWords(e.field), message });
+        msg.className = "status error";
+        msg.dataset.refused = e.field;
+        // Point at the input: the field itself, or the nearest thing that holds it.
+        let target: Element | null = null;
+        for (let f = e.field; ; ) {
+          target = root.querySelector(`[data-field="${CSS.escape(f)}"]`);
+          const shorter = f.replace(/(\.[A-Za-z_]+|\[\d+\])$/, "");
+          if (target || shorter === f || !shorter) break;
+          f = shorter;
+        }
+        if (target) {
+          target.classList.add("invalid");
+          target.scrollIntoView({ block: "center" });
+          if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) target.focus();
+        }
+      } else {
+        showError(msg, e);
+      }
+      return false;
     }
-    return box;
   }
 
-  private secretForm(name: "telegram_token" | "smtp_password", label: string, stateEl: HTMLElement) {
+  private secretForm(name: Secret, label: string) {
     const n = t().notify;
+    const mark = h("span", { class: "secret-state" });
     const input = h("input", { type: "password", name, autocomplete: "new-password", "aria-label": label });
     const form = h("form", { class: "inline secret", "data-secret": name }, input, h("button", { type: "submit" }, t().save));
     const status = h("span", { class: "status" });
@@ -527,14 +497,12 @@ class SettingsCard {
         await sendForm("PUT", "/api/v1/notify/secrets", { [name]: value });
         input.value = "";
         const fresh = await getJson<NotifyState>("/api/v1/notify");
-        if (this.state) {
-          this.state.telegram_token_set = fresh.telegram_token_set;
-          this.state.smtp_password_set = fresh.smtp_password_set;
-          this.state.bot_username = fresh.bot_username;
-          this.state.channels = fresh.channels;
-        }
-        this.setSecretStates();
-        this.drawChips();
+        this.state.telegram_token_set = fresh.telegram_token_set;
+        this.state.smtp_password_set = fresh.smtp_password_set;
+        this.state.bot_username = fresh.bot_username;
+        this.state.channels = fresh.channels;
+        this.drawSecrets();
+        this.hooks.changed?.();
         showOk(status, t().saved);
       } catch (e) {
         showError(status, e);
@@ -546,29 +514,24 @@ class SettingsCard {
     });
     const forget = h("button", { type: "button", class: "link", "data-forget": name }, n.forget);
     forget.addEventListener("click", () => void put(null));
-    this.secretParts[name] = { input, forget };
-    this.setSecretStates();
-    return h("div", { class: "secret-row" }, h("span", { class: "label" }, label, " ", stateEl), h("div", { class: "secret-cell" }, form, forget, status));
+    this.secrets[name] = { mark, input, forget };
+    this.drawSecrets();
+    return h("div", { class: "secret-row" }, h("span", { class: "label" }, label, " ", mark), h("div", { class: "secret-cell" }, form, forget, status));
   }
 
-  private secretParts: Partial<Record<"telegram_token" | "smtp_password", { input: HTMLInputElement; forget: HTMLElement }>> = {};
-
   /** "set" / "not set": the secrets themselves never come back. */
-  private setSecretStates() {
+  private drawSecrets() {
     const n = t().notify;
-    const st = this.state;
-    if (!st) return;
-    for (const [name, el, on] of [
-      ["telegram_token", this.tokenState, st.telegram_token_set],
-      ["smtp_password", this.passwordState, st.smtp_password_set],
+    for (const [name, on] of [
+      ["telegram_token", this.state.telegram_token_set],
+      ["smtp_password", this.state.smtp_password_set],
     ] as const) {
-      el.textContent = on ? n.secretSet : n.secretNotSet;
-      el.className = `secret-state ${on ? "set" : "unset"}`;
-      const parts = this.secretParts[name];
-      if (parts) {
-        parts.forget.hidden = !on;
-        parts.input.placeholder = on ? "••••••••" : "";
-      }
+      const s = this.secrets[name];
+      if (!s) continue;
+      s.mark.textContent = on ? n.secretSet : n.secretNotSet;
+      s.mark.className = `secret-state ${on ? "set" : "unset"}`;
+      s.forget.hidden = !on;
+      s.input.placeholder = on ? "••••••••" : "";
     }
   }
 
@@ -577,6 +540,7 @@ class SettingsCard {
     const status = h("span", { class: "status" });
     const b = h("button", { type: "button", "data-test": channel }, n.test);
     b.addEventListener("click", async () => {
+      if (this.hooks.before && !(await this.hooks.before(channel))) return;
       try {
         await sendForm("POST", "/api/v1/notify/test", { channel });
         showOk(status, n.testQueued);
@@ -587,13 +551,13 @@ class SettingsCard {
     return h("div", { class: "actions" }, b, status);
   }
 
-  private telegramBlock(d: NotifyConfig) {
-    const tr = t();
-    const n = tr.notify;
-    const st = this.state!;
+  telegramBlock() {
+    const n = t().notify;
+    const d = this.draft;
     const pair = h("button", { type: "button", class: "secondary", "data-action": "pair" }, n.pair);
     const pairStatus = h("span", { class: "status" });
     pair.addEventListener("click", async () => {
+      if (this.hooks.before && !(await this.hooks.before("pair"))) return;
       try {
         const p = await sendForm<Pairing>("POST", "/api/v1/notify/pairing");
         pairStatus.textContent = "";
@@ -602,19 +566,21 @@ class SettingsCard {
         showError(pairStatus, e);
       }
     });
+    this.drawChats();
+    this.drawPairing(this.state.pairing);
     return h(
       "fieldset",
       { class: "block settings", "data-block": "telegram" },
       h("legend", {}, "Telegram"),
-      h("label", {}, h("span", {}, n.enabled), this.check(d.telegram.enabled, (v) => (d.telegram.enabled = v), "telegram.enabled")),
-      this.secretForm("telegram_token", n.token, this.tokenState),
-      h("label", {}, h("span", {}, n.apiUrl), this.text(d.telegram.api_url, (v) => (d.telegram.api_url = v.trim()), "telegram.api_url", { type: "url" })),
+      h("label", {}, h("span", {}, n.enabled), checkbox(d.telegram.enabled, (v) => (d.telegram.enabled = v), "telegram.enabled")),
+      this.secretForm("telegram_token", n.token),
+      h("label", {}, h("span", {}, n.apiUrl), textInput(d.telegram.api_url, (v) => (d.telegram.api_url = v.trim()), "telegram.api_url", { type: "url" })),
       h("div", { class: "actions" }, pair, pairStatus),
       this.pairingBox,
       h("h3", {}, n.chats),
       this.chats,
       this.testButton("telegram"),
-      h("p", { class: "muted small" }, fill(n.secretsPlace, { place: st.secrets_place })),
+      h("p", { class: "muted small" }, fill(n.secretsPlace, { place: this.state.secrets_place })),
     );
   }
 
@@ -626,10 +592,10 @@ class SettingsCard {
       return;
     }
     const st = this.state;
-    const bot = st?.bot_username ? `@${st.bot_username.replace(/^@/, "")}` : "";
+    const bot = st.bot_username ? `@${st.bot_username.replace(/^@/, "")}` : "";
     this.pairingBox.replaceChildren(
       h("p", {}, fill(n.pairHow, { bot }).replace(/\s{2,}/g, " ")),
-      ...(st && (!st.telegram_token_set || !st.config.telegram.enabled) ? [h("p", { class: "notice" }, n.pairNeedsBot)] : []),
+      ...(!st.telegram_token_set || !st.config.telegram.enabled ? [h("p", { class: "notice" }, n.pairNeedsBot)] : []),
       h("div", { class: "pair-code", "data-testid": "pair-code" }, `/pair ${p.code}`),
       h("p", { class: "muted" }, fill(n.pairUntil, { time: clock(p.expires_at) })),
     );
@@ -641,7 +607,6 @@ class SettingsCard {
       }
       try {
         const fresh = await getJson<NotifyState>("/api/v1/notify");
-        if (!this.state) return;
         const added = fresh.chats.length !== this.state.chats.length;
         this.state.chats = fresh.chats;
         this.state.pairing = fresh.pairing;
@@ -655,14 +620,13 @@ class SettingsCard {
 
   private async reloadChats() {
     const fresh = await getJson<NotifyState>("/api/v1/notify");
-    if (this.state) this.state.chats = fresh.chats;
+    this.state.chats = fresh.chats;
     this.drawChats();
   }
 
   private drawChats() {
-    const tr = t();
-    const n = tr.notify;
-    const chats = this.state?.chats ?? [];
+    const n = t().notify;
+    const chats = this.state.chats;
     if (!chats.length) {
       this.chats.replaceChildren(h("p", { class: "muted" }, n.noChats));
       return;
@@ -700,39 +664,139 @@ class SettingsCard {
     this.chats.replaceChildren(h("table", {}, ...chats.map(row)), status);
   }
 
-  private emailBlock(d: NotifyConfig) {
+  emailBlock() {
     const n = t().notify;
-    const e = d.email;
+    const e = this.draft.email;
     const field = (label: string, input: HTMLElement) => h("label", {}, h("span", {}, label), input);
     return h(
       "fieldset",
       { class: "block settings", "data-block": "email" },
       h("legend", {}, n.email),
-      field(n.enabled, this.check(e.enabled, (v) => (e.enabled = v), "email.enabled")),
-      field(n.host, this.text(e.host, (v) => (e.host = v.trim()), "email.host", { placeholder: "smtp.clinic.example" })),
-      field(n.port, this.number(e.port, (v) => (e.port = v), "email.port", { min: "1", max: "65535" })),
+      field(n.enabled, checkbox(e.enabled, (v) => (e.enabled = v), "email.enabled")),
+      field(n.host, textInput(e.host, (v) => (e.host = v.trim()), "email.host", { placeholder: "smtp.clinic.example" })),
+      field(n.port, numberInput(e.port, (v) => (e.port = v), "email.port", { min: "1", max: "65535" })),
       field(
         n.security,
-        this.select(e.security, (["starttls", "tls", "none"] as const).map((s) => [s, n.securities[s] ?? s]), (v) => (e.security = v as NotifyConfig["email"]["security"]), "email.security"),
+        selectInput(e.security, (["starttls", "tls", "none"] as const).map((s) => [s, n.securities[s] ?? s]), (v) => (e.security = v as NotifyConfig["email"]["security"]), "email.security"),
       ),
-      field(n.user, this.text(e.user, (v) => (e.user = v.trim()), "email.user", { autocomplete: "off" })),
-      this.secretForm("smtp_password", n.smtpPassword, this.passwordState),
-      field(n.from, this.text(e.from, (v) => (e.from = v.trim()), "email.from", { placeholder: "Otklik <otklik@clinic.example>" })),
-      field(n.to, this.list(e.to, (v) => (e.to = v), "email.to")),
-      field(n.escalationTo, this.list(e.escalation_to, (v) => (e.escalation_to = v), "email.escalation_to")),
-      field(n.caFile, this.text(e.ca_file, (v) => (e.ca_file = v.trim()), "email.ca_file", { placeholder: "C:\\otklik\\mail-ca.pem" })),
+      field(n.user, textInput(e.user, (v) => (e.user = v.trim()), "email.user", { autocomplete: "off" })),
+      this.secretForm("smtp_password", n.smtpPassword),
+      field(n.from, textInput(e.from, (v) => (e.from = v.trim()), "email.from", { placeholder: "Otklik <otklik@clinic.example>" })),
+      field(n.to, listInput(e.to, (v) => (e.to = v), "email.to")),
+      field(n.escalationTo, listInput(e.escalation_to, (v) => (e.escalation_to = v), "email.escalation_to")),
+      field(n.caFile, textInput(e.ca_file, (v) => (e.ca_file = v.trim()), "email.ca_file", { placeholder: "C:\\otklik\\mail-ca.pem" })),
       this.testButton("email"),
     );
   }
+}
 
-  private channelChecks(get: () => NotifyChannel[], set: (v: NotifyChannel[]) => void, field: string) {
-    return this.checks<NotifyChannel>(CHANNELS.map((c) => [c, channelName(c)]), get, set, field);
+/** The notifications card: the channels' states, their blocks, the alert and report rules, the rest. */
+class SettingsCard {
+  private forms: ChannelForms | null = null;
+  private scale = 3;
+  private desks: Desk[] = [];
+  private chips = h("div", { class: "chan-chips", "data-testid": "channel-chips" });
+  private msg = h("p", { class: "status", role: "status", "aria-live": "polite", "data-testid": "notify-status" });
+  private rules = h("div", { class: "rules" });
+  private reports = h("div", { class: "rules" });
+
+  constructor(private card: HTMLElement) {
+    card.classList.add("notify-card");
+    card.replaceChildren(h("h2", {}, t().notify.settings), this.msg);
+  }
+
+  /** A fresh draft of `state`. */
+  private use(state: NotifyState) {
+    this.forms?.stop();
+    this.forms = new ChannelForms(state, { changed: () => this.drawChips() });
+    return this.forms;
+  }
+
+  async load() {
+    try {
+      const [state, settings, desks] = await Promise.all([getJson<NotifyState>("/api/v1/notify"), getJson<Settings>("/api/v1/settings"), getJson<Desk[]>("/api/v1/desks")]);
+      this.use(state);
+      this.scale = settings.scale;
+      this.desks = desks;
+      this.render();
+    } catch (e) {
+      showError(this.msg, e);
+    }
+  }
+
+  /** Channel states only (the form is left alone). */
+  async loadChannels() {
+    const st = this.forms?.state;
+    if (!st) return;
+    try {
+      const health = await getJson<Pick<Health, "channels">>("/healthz").catch(() => null);
+      st.channels = health?.channels?.length ? health.channels : (await getJson<NotifyState>("/api/v1/notify")).channels;
+      this.drawChips();
+    } catch (e) {
+      expired(e);
+    }
+  }
+
+  private drawChips() {
+    const n = t().notify;
+    const list = this.forms?.state.channels ?? [];
+    this.chips.replaceChildren(
+      ...list.map((c) => {
+        const words = c.state === "ok" ? n.stateOk : c.state === "off" ? n.stateOff : fill(n.stateDown, { time: c.since ? when(c.since) : "?" });
+        return h(
+          "div",
+          { class: `chan-chip ${c.state}`, "data-channel": c.channel, "data-state": c.state },
+          h("span", { class: `state ${c.state === "ok" ? "connected" : c.state === "down" ? "error" : "off"}` }),
+          " ",
+          h("strong", {}, channelName(c.channel)),
+          ` — ${words}`,
+          c.pending ? " " : null,
+          c.pending ? h("span", { class: "count" }, fill(n.pendingN, { n: num(c.pending) })) : null,
+          c.failed ? " " : null,
+          c.failed ? h("span", { class: "count failed" }, fill(n.failedN, { n: num(c.failed) })) : null,
+          c.state === "down" && c.last_error ? h("div", { class: "error" }, c.last_error) : null,
+        );
+      }),
+    );
+  }
+
+  private render() {
+    const f = this.forms;
+    if (!f) return;
+    const d = f.draft;
+    const n = t().notify;
+    this.drawChips();
+    const save = h("button", { type: "button", class: "primary", "data-testid": "notify-save" }, n.saveAll);
+    save.addEventListener("click", () => void this.save());
+    this.drawRules();
+    this.drawReports();
+    const webhook = textInput(d.webhook_url, (v) => (d.webhook_url = v.trim()), "webhook_url", { type: "url", placeholder: "https://mis.clinic.example/otklik", class: "wide-input" });
+    const linkBase = textInput(d.link_base, (v) => (d.link_base = v.trim()), "link_base", { type: "url", placeholder: `http://${location.hostname}:${location.port || "8787"}`, class: "wide-input" });
+    this.card.replaceChildren(
+      h("h2", {}, n.settings),
+      this.chips,
+      h(
+        "div",
+        { class: "notify-blocks" },
+        f.telegramBlock(),
+        f.emailBlock(),
+        h("fieldset", { class: "block settings", "data-block": "alert-rules" }, h("legend", {}, n.alertRules), this.rules),
+        h("fieldset", { class: "block settings", "data-block": "report-rules" }, h("legend", {}, n.reportRules), this.reports),
+        h(
+          "fieldset",
+          { class: "block settings wide", "data-block": "other" },
+          h("legend", {}, n.other),
+          h("label", {}, h("span", {}, n.webhook), webhook),
+          h("label", {}, h("span", {}, n.linkBase), linkBase),
+        ),
+      ),
+      h("div", { class: "actions save-row" }, save, this.msg),
+    );
   }
 
   private drawRules() {
-    const tr = t();
-    const n = tr.notify;
-    const d = this.draft!;
+    const n = t().notify;
+    const d = this.forms!.draft;
     const names = levelNames(this.scale);
     const row = (r: AlertRule, i: number) => {
       const top = Math.max(this.scale, ...r.scores);
@@ -752,10 +816,10 @@ class SettingsCard {
         "fieldset",
         { class: "rule settings", "data-rule": String(i), "data-field": `alerts[${i}]` },
         h("legend", {}, fill(n.rule, { n: i + 1 })),
-        h("div", { class: "row" }, h("span", {}, n.scores), this.checks<number>(levels, () => r.scores, (v) => (r.scores = v), `alerts[${i}].scores`)),
-        h("div", { class: "row" }, h("span", {}, n.desks), this.checks<number>(desks, () => r.desks, (v) => (r.desks = v), `alerts[${i}].desks`)),
-        h("div", { class: "row" }, h("span", {}, n.channels), this.channelChecks(() => r.channels, (v) => (r.channels = v), `alerts[${i}].channels`)),
-        h("label", {}, h("span", {}, n.escalateAfter), this.number(r.escalate_after_mins, (v) => (r.escalate_after_mins = v), `alerts[${i}].escalate_after_mins`, { max: "1440" })),
+        h("div", { class: "row" }, h("span", {}, n.scores), checkboxes<number>(levels, () => r.scores, (v) => (r.scores = v), `alerts[${i}].scores`)),
+        h("div", { class: "row" }, h("span", {}, n.desks), checkboxes<number>(desks, () => r.desks, (v) => (r.desks = v), `alerts[${i}].desks`)),
+        h("div", { class: "row" }, h("span", {}, n.channels), channelChecks(() => r.channels, (v) => (r.channels = v), `alerts[${i}].channels`)),
+        h("label", {}, h("span", {}, n.escalateAfter), numberInput(r.escalate_after_mins, (v) => (r.escalate_after_mins = v), `alerts[${i}].escalate_after_mins`, { max: "1440" })),
         remove,
       );
     };
@@ -769,14 +833,14 @@ class SettingsCard {
 
   private drawReports() {
     const n = t().notify;
-    const d = this.draft!;
+    const d = this.forms!.draft;
     const row = (r: ReportRule, i: number) => {
       const daily = r.every.startsWith("daily@");
       // HH:MM as typed, not <input type=time>: that one shows 7:30 PM in an English browser.
       const at = h("input", { name: "at", value: daily ? r.every.slice(6) : "20:00", placeholder: "20:00", maxlength: "5", inputmode: "numeric", "aria-label": n.everyOptions.daily ?? "", "data-field": `reports[${i}].every` });
       at.hidden = !daily;
       const options: [string, string][] = [...EVERY.map((e): [string, string] => [e, n.everyOptions[e] ?? e]), ["daily", n.everyOptions.daily ?? "daily"]];
-      const every = this.select(daily ? "daily" : r.every, options, (v) => {
+      const every = selectInput(daily ? "daily" : r.every, options, (v) => {
         at.hidden = v !== "daily";
         r.every = v === "daily" ? `daily@${at.value || "20:00"}` : v;
       }, `reports[${i}].every`);
@@ -795,9 +859,9 @@ class SettingsCard {
           "label",
           {},
           h("span", {}, n.condition),
-          this.select(r.condition, (["always", "any", "negative"] as const).map((c) => [c, n.conditions[c] ?? c]), (v) => (r.condition = v as ReportRule["condition"]), `reports[${i}].condition`),
+          selectInput(r.condition, (["always", "any", "negative"] as const).map((c) => [c, n.conditions[c] ?? c]), (v) => (r.condition = v as ReportRule["condition"]), `reports[${i}].condition`),
         ),
-        h("div", { class: "row" }, h("span", {}, n.channels), this.channelChecks(() => r.channels, (v) => (r.channels = v), `reports[${i}].channels`)),
+        h("div", { class: "row" }, h("span", {}, n.channels), channelChecks(() => r.channels, (v) => (r.channels = v), `reports[${i}].channels`)),
         remove,
       );
     };
@@ -810,40 +874,11 @@ class SettingsCard {
   }
 
   private async save() {
-    const n = t().notify;
-    if (!this.draft) return;
-    for (const el of this.card.querySelectorAll(".invalid")) el.classList.remove("invalid");
-    try {
-      const saved = await sendForm<NotifyState>("PUT", "/api/v1/notify", this.draft);
-      this.state = saved;
-      this.draft = clone(saved.config);
-      (document.activeElement as HTMLElement | null)?.blur();
-      this.render();
-      showOk(this.msg, t().saved);
-    } catch (e) {
-      if (expired(e)) return;
-      if (e instanceof FieldError && e.status === 422 && e.field) {
-        const message = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
-        this.msg.textContent = fill(n.notSaved, { field: fieldWords(e.field), message });
-        this.msg.className = "status error";
-        this.msg.dataset.refused = e.field;
-        // Point at the input: the field itself, or the nearest thing that holds it.
-        let target: Element | null = null;
-        for (let f = e.field; ; ) {
-          target = this.card.querySelector(`[data-field="${CSS.escape(f)}"]`);
-          const shorter = f.replace(/(\.[A-Za-z_]+|\[\d+\])$/, "");
-          if (target || shorter === f || !shorter) break;
-          f = shorter;
-        }
-        if (target) {
-          target.classList.add("invalid");
-          target.scrollIntoView({ block: "center" });
-          if (target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) target.focus();
-        }
-      } else {
-        showError(this.msg, e);
-      }
-    }
+    const f = this.forms;
+    if (!f || !(await f.save(this.msg, this.card))) return;
+    (document.activeElement as HTMLElement | null)?.blur();
+    this.use(f.state);
+    this.render();
   }
 }
 
@@ -880,7 +915,7 @@ class OutboxCard {
         getJson<OutboxItem[]>("/api/v1/outbox?state=failed&limit=50"),
         getJson<OutboxItem[]>("/api/v1/outbox?state=pending&limit=50"),
         getJson<OutboxItem[]>("/api/v1/outbox?state=sent&limit=20"),
-        getJson<{ channels?: ChannelState[] }>("/healthz").catch(() => ({ channels: [] as ChannelState[] })),
+        getJson<Pick<Health, "channels">>("/healthz").catch(() => ({ channels: [] as ChannelState[] })),
         getJson<NotifyState>("/api/v1/notify").then((s) => s.chats).catch(() => [] as TelegramChat[]),
         getJson<Desk[]>("/api/v1/desks").catch(() => [] as Desk[]),
       ]);

@@ -2,7 +2,7 @@
 // supervisor has shown a code in the console and it was typed here. The reception PC itself and
 // a console login need none.
 
-import { ApiError, getJson, panelToken, send, type Panel, type PanelRole } from "./api";
+import { ApiError, getJson, panelToken, send, type Desk, type Paired, type Panel, type PanelCheck, type PanelPairing, type PanelRole } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 
@@ -11,7 +11,7 @@ import { t } from "./i18n";
 export async function panelAccess(root: HTMLElement, desk: number, role: PanelRole): Promise<string | null> {
   const stored = panelToken.get(desk, role);
   try {
-    const me = await send<{ via: string }>("GET", `/api/v1/panels/me?desk_id=${desk}&role=${role}`, undefined, stored);
+    const me = await send<PanelCheck>("GET", `/api/v1/panels/me?desk_id=${desk}&role=${role}`, undefined, stored);
     return me.via === "pairing" ? stored : null;
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) throw e;
@@ -36,7 +36,7 @@ function pairForm(desk: number, role: PanelRole, done: (token: string) => void) 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      const paired = await send<{ token: string; panel: Panel }>("POST", "/api/v1/panels/pair", { code: code.value });
+      const paired = await send<Paired>("POST", "/api/v1/panels/pair", { code: code.value });
       if (paired.panel.desk_id !== desk || paired.panel.role !== role) {
         msg.textContent = tr.otherPanel(paired.panel.desk_name);
         msg.className = "status error";
@@ -57,7 +57,7 @@ function pairForm(desk: number, role: PanelRole, done: (token: string) => void) 
 export function panelsCard(card: HTMLElement) {
   const tr = t().pairing;
   const draw = async () => {
-    const [panels, desks] = await Promise.all([getJson<Panel[]>("/api/v1/panels"), getJson<{ id: number; name: string; active: boolean }[]>("/api/v1/desks")]);
+    const [panels, desks] = await Promise.all([getJson<Panel[]>("/api/v1/panels"), getJson<Desk[]>("/api/v1/desks")]);
     const shown = h("div", { class: "pairing-code", "data-testid": "pairing-shown" });
     const deskSel = h("select", { "aria-label": t().desk });
     for (const d of desks.filter((d) => d.active)) deskSel.append(h("option", { value: String(d.id) }, d.name));
@@ -65,7 +65,7 @@ export function panelsCard(card: HTMLElement) {
     const make = h("button", { type: "button", class: "primary", "data-testid": "new-pairing" }, tr.newCode);
     make.addEventListener("click", async () => {
       try {
-        const p = await send<{ code: string; expires_at: string }>("POST", `/api/v1/desks/${deskSel.value}/pairing`, { role: roleSel.value });
+        const p = await send<PanelPairing>("POST", `/api/v1/desks/${deskSel.value}/pairing`, { role: roleSel.value });
         shown.replaceChildren(h("strong", { "data-testid": "pairing-value" }, p.code), h("small", {}, tr.typeIt(`/${roleSel.value === "patient" ? "rate" : "desk"}/${deskSel.value}`)));
       } catch (e) {
         shown.textContent = `${t().failed}${e instanceof Error ? e.message : e}`;

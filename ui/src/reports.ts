@@ -1,42 +1,9 @@
 // The console's reports: any period, filters, the same figures as GET /api/v1/reports, with a
 // trend, the per-registrar and per-desk tables and a heat map of the week.
 
-import { getJson, mediaUrl, type Desk, type Registrar } from "./api";
+import { getJson, mediaUrl, type Desk, type Registrar, type Report, type ReportGroup as Group } from "./api";
 import { h, levelBar } from "./dom";
 import { num, percent, t } from "./i18n";
-
-interface Figures {
-  count: number;
-  levels: number[];
-  satisfaction: number;
-  net: number;
-  flagged: number;
-  annulled: number;
-}
-interface Group extends Figures {
-  id: number;
-  name: string;
-  previous: Figures;
-}
-interface Report {
-  from: string;
-  to: string;
-  scale: number;
-  totals: Figures;
-  previous: Figures;
-  registrars: Group[];
-  desks: Group[];
-  hours: (Figures & { weekday: number; hour: number })[];
-  days: (Figures & { date: string })[];
-  alerts: {
-    total: number;
-    open: number;
-    taken: number;
-    resolved: number;
-    escalated: number;
-    median_minutes_to_resolve: number | null;
-  };
-}
 
 /** How the period's alerts were worked: how many, taken, resolved, escalated, how fast. */
 function alertsLine(a: Report["alerts"]) {

@@ -8,12 +8,10 @@
 import {
   ApiError,
   consoleToken,
-  FieldError,
   getJson,
   Live,
   refusal,
   send,
-  sendForm,
   type Desk,
   type DeskEvidence,
   type DeskInput,
@@ -21,30 +19,23 @@ import {
   type ImportRefused,
   type InputStatus,
   type MicLevel,
-  type NotifyConfig,
   type NotifyState,
-  type Pairing,
   type Rating,
   type Registrar,
   type SetupStatus,
-  type WizardSettings,
+  type Settings,
 } from "./api";
 import { face } from "./rate";
 import { h } from "./dom";
-import { isLang, LANGS, levelNames, locale, setLanguage, t, time } from "./i18n";
-import { fieldWords } from "./notify";
+import {fill, isLang, LANGS, levelNames, locale, plural, setLanguage, t, time } from "./i18n";
+import { ChannelForms } from "./notify";
 
 const STEPS = ["language", "clinic", "desks", "registrars", "scale", "inputs", "devices", "channels", "done"] as const;
 type Step = (typeof STEPS)[number];
 const OPTIONAL: ReadonlySet<Step> = new Set<Step>(["inputs", "devices", "channels"]);
 
 /** "{n} desks" with its values. */
-function fill(s: string, vars: Record<string, string | number>) {
-  return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vars ? String(vars[k]) : m));
-}
-
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
-const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 /** The browser's time zones (ES2022's Intl.supportedValuesOf), with `keep` among them. */
 function timeZones(keep: string[]): string[] {
@@ -201,7 +192,7 @@ interface StepView {
 class Wizard {
   private step = 1;
   private reached: number;
-  private settings!: WizardSettings;
+  private settings!: Settings;
   private msg = h("p", { class: "status", role: "status", "aria-live": "polite", "data-testid": "wizard-status" });
   /** What leaving the step must stop: event streams, timers. */
   private cleanup: (() => void)[] = [];
@@ -244,7 +235,7 @@ class Wizard {
     const tr = t();
     const w = tr.wizard;
     try {
-      this.settings = await getJson<WizardSettings>("/api/v1/settings");
+      this.settings = await getJson<Settings>("/api/v1/settings");
     } catch (e) {
       this.fail(e);
       return;
@@ -500,7 +491,7 @@ class Wizard {
       const b = h(
         "button",
         { type: "button", class: `choice scale-choice${picked ? " picked" : ""}`, "data-scale": String(n), "aria-pressed": String(picked) },
-        h("strong", {}, fill(w.levelsN, { n })),
+        h("strong", {}, plural(n, w.levelsN)),
         faces,
         h("small", { class: "muted" }, [...names].reverse().join(" · ")),
       );
@@ -780,207 +771,42 @@ class Wizard {
     };
   }
 
-  // 8. Telegram (a group paired with a code) and email (a test message).
+  // 8. Telegram (a group paired with a code) and email (a test message): the console's blocks.
   private async channels(): Promise<StepView> {
     const tr = t();
     const w = tr.wizard;
-    const n = tr.notify;
-    let state = await getJson<NotifyState>("/api/v1/notify");
-    const draft: NotifyConfig = clone(state.config);
-    let dirty = false;
-    const status = (el: HTMLElement, text: string, kind: "ok" | "error") => {
-      el.textContent = text;
-      el.className = `status ${kind}`;
-    };
-    const saveConfig = async (where: HTMLElement) => {
-      try {
-        state = await sendForm<NotifyState>("PUT", "/api/v1/notify", draft);
-        dirty = false;
-        status(where, tr.saved, "ok");
-        return true;
-      } catch (e) {
-        if (e instanceof FieldError && e.field) {
-          const message = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
-          status(where, fill(n.notSaved, { field: fieldWords(e.field), message }), "error");
-        } else status(where, `${tr.failed}${errorText(e)}`, "error");
-        return false;
-      }
-    };
-    const check = (value: boolean, set: (v: boolean) => void, field: string) => {
-      const c = h("input", { type: "checkbox", "data-field": field });
-      c.checked = value;
-      c.addEventListener("change", () => {
-        set(c.checked);
-        dirty = true;
-      });
-      return c;
-    };
-    const text = (value: string, set: (v: string) => void, field: string, attrs: Record<string, string> = {}) => {
-      const i = h("input", { ...attrs, value, "data-field": field });
-      i.addEventListener("input", () => {
-        set(i.value);
-        dirty = true;
-      });
-      return i;
-    };
-    const field = (label: string, input: HTMLElement) => h("label", {}, h("span", {}, label), input);
-    const secret = (name: "telegram_token" | "smtp_password", label: string, isSet: () => boolean) => {
-      const input = h("input", { type: "password", autocomplete: "new-password", "aria-label": label, "data-secret": name, placeholder: isSet() ? "••••••••" : "" });
-      const mark = h("span", { class: `secret-state ${isSet() ? "set" : "unset"}` }, isSet() ? n.secretSet : n.secretNotSet);
-      const msg = h("span", { class: "status" });
-      const saveButton = h("button", { type: "button" }, tr.save);
-      saveButton.addEventListener("click", async () => {
-        if (!input.value) return;
-        try {
-          await sendForm("PUT", "/api/v1/notify/secrets", { [name]: input.value });
-          input.value = "";
-          state = await getJson<NotifyState>("/api/v1/notify");
-          mark.textContent = isSet() ? n.secretSet : n.secretNotSet;
-          mark.className = `secret-state ${isSet() ? "set" : "unset"}`;
-          input.placeholder = isSet() ? "••••••••" : "";
-          status(msg, tr.saved, "ok");
-        } catch (e) {
-          status(msg, `${tr.failed}${errorText(e)}`, "error");
-        }
-      });
-      return h("label", {}, h("span", {}, label, " ", mark), h("span", { class: "inline" }, input, saveButton, msg));
-    };
-    const testButton = (channel: "telegram" | "email", where: HTMLElement) => {
-      const b = h("button", { type: "button", "data-test": channel }, n.test);
-      b.addEventListener("click", async () => {
-        if (dirty && !(await saveConfig(where))) return;
-        try {
-          await sendForm("POST", "/api/v1/notify/test", { channel });
-          status(where, n.testQueued, "ok");
-        } catch (e) {
-          status(where, `${tr.failed}${errorText(e)}`, "error");
-        }
-      });
-      return b;
-    };
-
-    // Telegram: the token, then a code to send in the group; the group appears by itself.
     const tgMsg = h("p", { class: "status", "data-testid": "telegram-status" });
-    const pairingBox = h("div", { class: "pairing" });
-    const chats = h("ul", { class: "name-list", "data-testid": "telegram-chats" });
-    const drawChats = () =>
-      chats.replaceChildren(...(state.chats.length ? state.chats.map((c) => h("li", { "data-chat": String(c.chat_id) }, c.title, " ", h("small", { class: "muted" }, n.roles[c.role] ?? c.role))) : [h("li", { class: "muted" }, n.noChats)]));
-    drawChats();
-    let pairTimer = 0;
-    this.cleanup.push(() => window.clearInterval(pairTimer));
-    const showPairing = (p: Pairing) => {
-      const bot = state.bot_username ? `@${state.bot_username.replace(/^@/, "")}` : "";
-      pairingBox.replaceChildren(
-        h("p", {}, fill(n.pairHow, { bot }).replace(/\s{2,}/g, " ")),
-        h("div", { class: "pair-code", "data-testid": "pair-code" }, `/pair ${p.code}`),
-        h("p", { class: "muted" }, fill(n.pairUntil, { time: time(p.expires_at) })),
-      );
-      window.clearInterval(pairTimer);
-      pairTimer = window.setInterval(async () => {
-        if (new Date(p.expires_at).getTime() <= Date.now()) {
-          window.clearInterval(pairTimer);
-          pairingBox.replaceChildren();
-          return;
-        }
-        try {
-          const fresh = await getJson<NotifyState>("/api/v1/notify");
-          const added = fresh.chats.length !== state.chats.length;
-          state.chats = fresh.chats;
-          state.bot_username = fresh.bot_username;
-          drawChats();
-          if (added) {
-            window.clearInterval(pairTimer);
-            pairingBox.replaceChildren();
-          }
-        } catch {
-          // next time
-        }
-      }, 3000);
-    };
-    const tgEnabled = check(draft.telegram.enabled, (v) => (draft.telegram.enabled = v), "telegram.enabled");
-    const pair = h("button", { type: "button", class: "secondary", "data-action": "pair" }, n.pair);
-    pair.addEventListener("click", async () => {
-      if (!state.telegram_token_set) {
-        status(tgMsg, n.pairNeedsBot, "error");
-        return;
-      }
-      draft.telegram.enabled = true;
-      tgEnabled.checked = true;
-      if (!(await saveConfig(tgMsg))) return;
-      try {
-        showPairing(await sendForm<Pairing>("POST", "/api/v1/notify/pairing"));
-      } catch (e) {
-        status(tgMsg, `${tr.failed}${errorText(e)}`, "error");
-      }
-    });
-    const telegram = h(
-      "fieldset",
-      { class: "block settings", "data-block": "telegram" },
-      h("legend", {}, "Telegram"),
-      h("p", { class: "muted" }, w.telegramHint),
-      field(n.enabled, tgEnabled),
-      secret("telegram_token", n.token, () => state.telegram_token_set),
-      h("div", { class: "actions" }, pair, testButton("telegram", tgMsg)),
-      pairingBox,
-      h("h3", {}, n.chats),
-      chats,
-      tgMsg,
-    );
-
-    // Email: the server, who from and to; a test message.
-    const e = draft.email;
     const mailMsg = h("p", { class: "status", "data-testid": "email-status" });
-    const security = h(
-      "select",
-      { "data-field": "email.security" },
-      ...(["starttls", "tls", "none"] as const).map((s) => {
-        const o = h("option", { value: s }, n.securities[s] ?? s);
-        o.selected = s === e.security;
-        return o;
-      }),
-    );
-    security.addEventListener("change", () => {
-      e.security = security.value as NotifyConfig["email"]["security"];
-      dirty = true;
+    const blocks = h("div", { class: "notify-card notify-blocks wizard-channels" });
+    const saved = async (where: HTMLElement) => !forms.dirty || forms.save(where, blocks);
+    const forms: ChannelForms = new ChannelForms(await getJson<NotifyState>("/api/v1/notify"), {
+      // A test sends what is typed; a code needs the bot running, so Telegram is switched on.
+      async before(what) {
+        if (what !== "pair") return saved(what === "email" ? mailMsg : tgMsg);
+        if (!forms.state.telegram_token_set) {
+          tgMsg.textContent = tr.notify.pairNeedsBot;
+          tgMsg.className = "status error";
+          return false;
+        }
+        forms.draft.telegram.enabled = true;
+        enabled.checked = true;
+        return saved(tgMsg);
+      },
     });
-    const port = h("input", { type: "number", min: "1", max: "65535", value: String(e.port), "data-field": "email.port" });
-    port.addEventListener("input", () => {
-      e.port = Number(port.value);
-      dirty = true;
-    });
+    this.cleanup.push(() => forms.stop());
+    const telegram = forms.telegramBlock();
+    const email = forms.emailBlock();
+    const enabled = telegram.querySelector<HTMLInputElement>('[data-field="telegram.enabled"]')!;
+    telegram.querySelector("legend")?.after(h("p", { class: "muted" }, w.telegramHint));
+    email.querySelector("legend")?.after(h("p", { class: "muted" }, w.emailHint));
     const saveMail = h("button", { type: "button", class: "primary", "data-action": "save-email" }, w.saveEmail);
-    saveMail.addEventListener("click", () => void saveConfig(mailMsg));
-    const email = h(
-      "fieldset",
-      { class: "block settings", "data-block": "email" },
-      h("legend", {}, n.email),
-      h("p", { class: "muted" }, w.emailHint),
-      field(n.enabled, check(e.enabled, (v) => (e.enabled = v), "email.enabled")),
-      field(n.host, text(e.host, (v) => (e.host = v.trim()), "email.host", { placeholder: "smtp.clinic.example" })),
-      field(n.port, port),
-      field(n.security, security),
-      field(n.user, text(e.user, (v) => (e.user = v.trim()), "email.user", { autocomplete: "off" })),
-      secret("smtp_password", n.smtpPassword, () => state.smtp_password_set),
-      field(n.from, text(e.from, (v) => (e.from = v.trim()), "email.from", { placeholder: "Otklik <otklik@clinic.example>" })),
-      field(
-        n.to,
-        text(
-          e.to.join(", "),
-          (v) =>
-            (e.to = v
-              .split(/[,;\s]+/)
-              .map((s) => s.trim())
-              .filter(Boolean)),
-          "email.to",
-          { placeholder: "head@clinic.example" },
-        ),
-      ),
-      h("div", { class: "actions" }, saveMail, testButton("email", mailMsg)),
-      mailMsg,
-    );
+    saveMail.addEventListener("click", () => void forms.save(mailMsg, blocks));
+    telegram.append(tgMsg);
+    email.append(h("div", { class: "actions" }, saveMail), mailMsg);
+    blocks.append(telegram, email);
     return {
-      body: [h("h2", {}, w.channelsTitle), h("p", { class: "muted" }, w.channelsHint), h("div", { class: "notify-blocks wizard-channels" }, telegram, email)],
-      next: async () => (dirty ? saveConfig(mailMsg) : true),
+      body: [h("h2", {}, w.channelsTitle), h("p", { class: "muted" }, w.channelsHint), blocks],
+      next: () => saved(mailMsg),
     };
   }
 
@@ -989,7 +815,7 @@ class Wizard {
     const tr = t();
     const w = tr.wizard;
     if (!this.settings.setup_done) {
-      this.settings = await send<WizardSettings>("PATCH", "/api/v1/settings", { setup_done: true });
+      this.settings = await send<Settings>("PATCH", "/api/v1/settings", { setup_done: true });
     }
     const [desks, registrars] = await Promise.all([getJson<Desk[]>("/api/v1/desks"), getJson<Registrar[]>("/api/v1/registrars")]);
     const auto = h("input", { type: "checkbox", "data-testid": "wizard-autostart" });
@@ -1013,7 +839,7 @@ class Wizard {
           h("li", {}, `${tr.clinicName}: `, h("strong", {}, s.clinic_name), ` (${s.timezone.replace(/_/g, " ")})`),
           h("li", {}, `${tr.desks}: `, h("strong", {}, desks.map((d) => d.name).join(", "))),
           h("li", {}, `${tr.registrars}: `, h("strong", {}, registrars.map((r) => r.name).join(", ") || "—")),
-          h("li", {}, `${w.stepNames[4]}: `, h("strong", {}, fill(w.levelsN, { n: s.scale }))),
+          h("li", {}, `${w.stepNames[4]}: `, h("strong", {}, plural(s.scale, w.levelsN))),
         ),
         h("label", { class: "check big-check" }, auto, " ", w.startWithSystem),
         h("div", { class: "actions" }, h("a", { href: "/display", target: "_blank", "data-testid": "link-display" }, w.openDisplay), h("a", { href: "/admin", "data-testid": "link-console" }, w.openConsole)),
