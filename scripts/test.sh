@@ -2,7 +2,8 @@
 # Sets up what is missing and runs every check and test: formatting, lints, the front end's type
 # check, Rust unit and integration tests (real SQLite files, real HTTP, kill -9), the OpenAPI
 # document (validated, and schemathesis against the API), browser tests (Debian's Chromium
-# driven by Playwright), the desktop window (tauri-driver under Xvfb).
+# driven by Playwright), the desktop window (tauri-driver under Xvfb), the Windows build and its
+# installer under Wine (scripts/windows.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ensure_system
@@ -30,4 +31,6 @@ echo "== desktop test (the Tauri window through tauri-driver under Xvfb)"
 "$ROOT/tests/desktop/run.sh" "$ROOT/target/debug/otklik"
 echo "== package test (the .deb from the Tauri CLI: installed, run headless, its tray driven)"
 "$ROOT/tests/package/run.sh"
+echo "== Windows (otklik.exe and its installer built for x86_64-pc-windows-gnu, tested under Wine)"
+"$ROOT/scripts/windows.sh"
 echo "== all tests passed"

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{App, all_ratings, otklik_bin};
+use crate::common::{App, all_ratings, engine_path, otklik_bin};
 
 fn ids_in(db: &Path) -> BTreeSet<i64> {
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -235,7 +235,7 @@ async fn the_newest_backups_are_kept_listed_and_downloadable() {
     let (s, b) = app
         .patch(
             "/api/v1/settings",
-            json!({ "backup_dir": gone.display().to_string() }),
+            json!({ "backup_dir": engine_path(&gone) }),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");

@@ -11,6 +11,8 @@ use tempfile::TempDir;
 
 pub struct App {
     pub server: Option<Server>,
+    /// With `OTKLIK_TEST_BIN` set, the engine is `otklik serve` in this child process instead.
+    pub child: Option<tokio::process::Child>,
     pub base: String,
     pub token: String,
     pub http: reqwest::Client,
@@ -37,6 +39,18 @@ impl App {
     }
 
     async fn start_at(dir: TempDir, listen: SocketAddr, via: Option<std::net::IpAddr>) -> App {
+        if std::env::var_os(TEST_BIN).is_some() && via.is_none() {
+            let token = otklik_store::token::load_or_create(dir.path()).unwrap();
+            let (child, addr) = spawn_serve(dir.path(), &token).await;
+            return App {
+                base: format!("http://{addr}"),
+                server: None,
+                child: Some(child),
+                token,
+                http: reqwest::Client::new(),
+                dir,
+            };
+        }
         let engine = Engine::open(dir.path()).expect("engine opens");
         let server = Server::start(engine, listen).await.expect("server starts");
         let token = otklik_store::token::load_or_create(dir.path()).unwrap();
@@ -47,6 +61,7 @@ impl App {
         App {
             base: format!("http://{addr}"),
             server: Some(server),
+            child: None,
             token,
             http: reqwest::Client::new(),
             dir,
@@ -57,6 +72,10 @@ impl App {
     pub async fn stop(mut self) -> TempDir {
         if let Some(s) = self.server.take() {
             s.stop().await;
+        }
+        // Killed, not asked to stop: what the API acknowledged must be on disk anyway.
+        if let Some(mut c) = self.child.take() {
+            c.kill().await.expect("otklik serve is killed");
         }
         self.dir
     }
@@ -213,9 +232,23 @@ pub async fn all_ratings(http: &reqwest::Client, base: &str, token: &str) -> Vec
     }
 }
 
-/// The `otklik` binary, built by Cargo for these tests.
-pub fn otklik_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_otklik")
+/// Names another program to test instead of the `otklik` Cargo built: tests/windows/run.sh sets
+/// it to otklik.exe under Wine. Then `App` runs `otklik serve` as a child process too.
+const TEST_BIN: &str = "OTKLIK_TEST_BIN";
+
+/// The `otklik` binary, built by Cargo for these tests, or the one `OTKLIK_TEST_BIN` names.
+pub fn otklik_bin() -> String {
+    std::env::var(TEST_BIN).unwrap_or_else(|_| env!("CARGO_BIN_EXE_otklik").to_string())
+}
+
+/// A path of this machine as a setting the engine under test takes: under Wine
+/// (`OTKLIK_TEST_DRIVE=Z:`, the drive Wine maps to `/`) a full Windows path, which is what the
+/// engine asks of a folder setting there.
+pub fn engine_path(path: &Path) -> String {
+    match std::env::var("OTKLIK_TEST_DRIVE") {
+        Ok(drive) => format!("{drive}{}", path.display()).replace('/', "\\"),
+        Err(_) => path.display().to_string(),
+    }
 }
 
 /// Starts `otklik serve` as a child process on a free port and returns it with its address.

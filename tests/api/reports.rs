@@ -1,10 +1,10 @@
 //! Report figures against a small data set computed by hand, across the end of daylight saving
-//! time in Madrid (2025-10-26 has 25 hours there).
+//! time in Madrid (2025-10-26 has 25 hours there); the exports of a history the engine made alone.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::App;
+use crate::common::{App, otklik_bin};
 use otklik_store::ratings::{self, NewRating, Rules};
 
 fn ms(rfc3339: &str) -> i64 {
@@ -233,4 +233,91 @@ async fn report_figures_match_a_hand_computed_data_set_across_a_dst_change() {
     }
     let (s, _) = app.send(app.http.get(app.url("/api/v1/reports"))).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+/// The exports with nothing written by this process: `otklik demo` makes the history and the
+/// engine under test serves it, so this runs against otklik.exe under Wine too (OTKLIK_TEST_BIN).
+#[tokio::test]
+async fn the_exports_of_a_served_history_agree_with_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(otklik_bin())
+        .args(["demo", "--ratings", "600", "--days", "7", "--data-dir"])
+        .arg(dir.path())
+        .env("OTKLIK_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = App::start_in(dir).await;
+    let now = chrono::Utc::now();
+    let q = format!(
+        "from={}&to={}",
+        (now - chrono::Duration::days(8)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (now + chrono::Duration::minutes(1)).format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let (s, r) = app.get(&format!("/api/v1/reports?{q}")).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let get = |path: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http
+                .get(app.url(&path))
+                .bearer_auth(&app.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let mime = resp.headers()["content-type"].to_str().unwrap().to_string();
+            (mime, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+
+    // The registrars' table: each one's line carries the report's count for them.
+    let (mime, csv) = get(format!(
+        "/api/v1/reports/export?format=csv&table=registrars&{q}"
+    ))
+    .await;
+    assert!(mime.starts_with("text/csv"), "{mime}");
+    let csv = String::from_utf8(csv).unwrap();
+    let named: Vec<(&str, u64)> = r["registrars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["name"] != "")
+        .map(|g| (g["name"].as_str().unwrap(), g["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(named.len(), 12, "{r}");
+    for (name, count) in &named {
+        let line = format!("{name},{count},");
+        assert!(csv.lines().any(|l| l.starts_with(&line)), "{line} in {csv}");
+    }
+
+    // The raw ratings: one row each, as many as the API lists.
+    let (mime, raw) = get(format!("/api/v1/ratings/export?format=csv&{q}")).await;
+    assert!(mime.starts_with("text/csv"), "{mime}");
+    let rows = String::from_utf8(raw).unwrap().lines().count() - 1;
+    assert_eq!(rows, app.all_ratings().await.len());
+    assert_eq!(rows, 600);
+
+    let (_, xlsx) = get(format!("/api/v1/reports/export?format=xlsx&{q}")).await;
+    assert_eq!(&xlsx[..2], b"PK", "an XLSX is a zip");
+    let (mime, pdf) = get(format!("/api/v1/reports/export?format=pdf&{q}")).await;
+    assert_eq!(mime, "application/pdf");
+    let path = app.dir.path().join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Отчёт об оценках"), "{text}");
+    // Long names are cut short in the PDF's columns: the first name is there whole.
+    let first = named[0].0.split(' ').next().unwrap();
+    assert!(text.contains(first), "{first} in {text}");
+    app.stop().await;
 }

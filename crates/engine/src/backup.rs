@@ -261,6 +261,15 @@ fn sync_dir(dir: &Path) {
 #[cfg(not(unix))]
 fn sync_dir(_: &Path) {}
 
+/// Flushes a file to disk. Opened for writing: Windows refuses to flush a read-only handle
+/// (access denied).
+fn sync_file(path: &Path) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .sync_all()
+}
+
 /// Backs the database up into `dir` (which must exist) and keeps the newest `keep` backups.
 pub fn backup_now(db_path: &Path, dir: &Path, keep: u32) -> Result<BackupInfo> {
     backup_paced(db_path, dir, keep, Pace::default())
@@ -386,9 +395,7 @@ fn copy_and_check(db_path: &Path, dir: &Path, partial: &Path, pace: Pace) -> Res
             .map_err(|(_, e)| sqlite_problem(dir, "closing the copy", &e))?;
     }
     let _ = src.execute_batch("COMMIT");
-    std::fs::File::open(partial)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| folder_problem(dir, &e))?;
+    sync_file(partial).map_err(|e| folder_problem(dir, &e))?;
     Ok((version, ratings))
 }
 
@@ -567,8 +574,7 @@ pub fn stage(
         last_rating_at: checked.last_rating_at.map(to_rfc3339),
     };
     let staged = data_dir.join(PENDING_RESTORE);
-    let write = std::fs::File::open(upload)
-        .and_then(|f| f.sync_all())
+    let write = sync_file(upload)
         .and_then(|()| {
             std::fs::write(
                 data_dir.join(PENDING_INFO),
