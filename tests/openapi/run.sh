@@ -28,6 +28,8 @@ trap cleanup EXIT
 mkdir -p "$work/data" "$work/elsewhere"
 
 token="$("$bin" token --data-dir "$work/data" 2>/dev/null)"
+# Created before the server starts: the loop below may read it before the shell has opened it.
+: >"$work/serve.out"
 OTKLIK_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 # It prints `Otklik listening on http://ADDR` once it serves.
