@@ -148,6 +148,40 @@ if bad:
 EOF
 ok "the bot token and SMTP password are in the Credential Manager (read back after a restart), in no file of the data directory or the Wine prefix"
 
+# A serial button box on COM5. Wine maps COMn to a Unix device (HKLM\Software\Wine\Ports):
+# here one end of a socat pseudo-terminal pair; the "box" writes the line protocol into the other
+# end, and the engine, configured with the Windows name COM5, stores the press.
+command -v socat >/dev/null || die "socat is missing (scripts/system-deps.sh installs it)"
+socat pty,raw,echo=0,link="$tmp/box" pty,raw,echo=0,link="$tmp/host" 2>"$tmp/socat.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -e "$tmp/box" ] && [ -e "$tmp/host" ] && break; sleep 0.05; done
+[ -e "$tmp/host" ] || die "socat made no pty pair: $(cat "$tmp/socat.log")"
+"$wine" reg add 'HKLM\Software\Wine\Ports' /v COM5 /d "$(readlink -f "$tmp/host")" /f >"$tmp/reg.log" 2>&1 ||
+  die "cannot map COM5: $(cat "$tmp/reg.log")"
+# Wine reads the port mapping when it starts.
+/usr/lib/wine/wineserver -k 2>/dev/null || true
+/usr/lib/wine/wineserver -w
+serve "$data"
+desk=$(api POST /api/v1/desks -d '{"name": "Окно 5"}' | field 'v["id"]')
+api PUT "/api/v1/desks/$desk/input" -d '{"kind": "serial", "path": "COM5", "baud": 9600, "debounce_ms": 0}' >"$tmp/input.json"
+state=""
+for _ in $(seq 100); do
+  state=$(curl -sS "$base/healthz" | field "[i['state'] for i in v['inputs'] if i['desk_id'] == $desk]")
+  [ "$state" = "['connected']" ] && break
+  sleep 0.1
+done
+[ "$state" = "['connected']" ] || die "the box on COM5 is not connected: $state $(cat "$tmp/input.json")"
+printf '3\n' >"$tmp/box"
+got=""
+for _ in $(seq 100); do
+  got=$(api GET /api/v1/ratings | field "[(r['score'], r['source']) for r in v['items'] if r['desk_id'] == $desk]")
+  [ "$got" = "[(3, 'serial')]" ] && break
+  sleep 0.1
+done
+[ "$got" = "[(3, 'serial')]" ] || die "the press on COM5 was not stored: $got"
+stop
+ok "a serial box on COM5 (Wine's port mapping to a socat pty): connected, its press stored as a rating"
+
 # The API suite against otklik.exe: the tests that talk to the engine through HTTP, its files
 # and its command line (not those reaching into an in-process engine). A folder they set is
 # given as Z:\... (common.rs, engine_path).
