@@ -125,6 +125,7 @@ impl Default for Settings {
         let timezone = iana_time_zone::get_timezone()
             .ok()
             .filter(|tz| tz.parse::<Tz>().is_ok())
+            .or_else(|| system_zone::fallback().filter(|tz| tz.parse::<Tz>().is_ok()))
             .unwrap_or_else(|| "UTC".to_string());
         Settings {
             clinic_name: String::new(),
@@ -396,6 +397,20 @@ impl Settings {
             }
         }
         Ok(changed)
+    }
+}
+
+/// Where `iana-time-zone` finds no zone: on Windows it asks WinRT's calendar, which older
+/// Windows and Wine lack, so the zone's Windows name is mapped to IANA by CLDR's table instead.
+mod system_zone {
+    #[cfg(windows)]
+    pub fn fallback() -> Option<String> {
+        localzone::get_local_zone()
+    }
+
+    #[cfg(not(windows))]
+    pub fn fallback() -> Option<String> {
+        None
     }
 }
 
