@@ -43,43 +43,8 @@ async fn acknowledged_ratings_survive_kill_9() {
     .unwrap();
     assert_eq!(desk["id"], 1);
 
-    let acked: Arc<Mutex<BTreeMap<i64, i64>>> = Arc::default();
-    let mut writers = Vec::new();
-    for w in 0..16i64 {
-        let (http, base, acked) = (http.clone(), base.clone(), acked.clone());
-        writers.push(tokio::spawn(async move {
-            for i in 0.. {
-                let score = 1 + (w + i) % 3;
-                let resp = http
-                    .post(format!("{base}/api/v1/ratings"))
-                    .bearer_auth(TOKEN)
-                    .json(&json!({ "desk_id": 1, "score": score }))
-                    .send()
-                    .await;
-                let Ok(resp) = resp else { return };
-                if resp.status() != 201 {
-                    return;
-                }
-                let Ok(body) = resp.json::<Value>().await else {
-                    return;
-                };
-                acked
-                    .lock()
-                    .unwrap()
-                    .insert(body["id"].as_i64().unwrap(), score);
-            }
-        }));
-    }
     // Kill while ratings are in flight, once a good number were acknowledged.
-    while acked.lock().unwrap().len() < 300 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    for w in writers {
-        w.await.unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let acked = rate_until_killed(&http, &base, TOKEN, &mut child, 300).await;
 
     let (mut child, addr) = spawn_serve(dir.path(), TOKEN).await;
     let stored = all_ratings(&http, &format!("http://{addr}"), TOKEN).await;
@@ -113,4 +78,51 @@ async fn acknowledged_ratings_survive_kill_9() {
         )),
         "{stdout}"
     );
+}
+
+/// 16 clients post ratings to desk 1 until the server is killed, which happens once `at_least`
+/// were acknowledged; returns every acknowledged rating's id and score.
+pub(crate) async fn rate_until_killed(
+    http: &reqwest::Client,
+    base: &str,
+    token: &'static str,
+    child: &mut tokio::process::Child,
+    at_least: usize,
+) -> BTreeMap<i64, i64> {
+    let acked: Arc<Mutex<BTreeMap<i64, i64>>> = Arc::default();
+    let mut writers = Vec::new();
+    for w in 0..16i64 {
+        let (http, base, acked) = (http.clone(), base.to_string(), acked.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let score = 1 + (w + i) % 3;
+                let resp = http
+                    .post(format!("{base}/api/v1/ratings"))
+                    .bearer_auth(token)
+                    .json(&json!({ "desk_id": 1, "score": score }))
+                    .send()
+                    .await;
+                let Ok(resp) = resp else { return };
+                if resp.status() != 201 {
+                    return;
+                }
+                let Ok(body) = resp.json::<Value>().await else {
+                    return;
+                };
+                acked
+                    .lock()
+                    .unwrap()
+                    .insert(body["id"].as_i64().unwrap(), score);
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < at_least {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    acked.lock().unwrap().clone()
 }

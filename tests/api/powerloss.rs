@@ -13,8 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
@@ -223,42 +222,7 @@ async fn acknowledged_ratings_survive_a_power_cut() {
     let env = shim_env(&data, &journal);
     let (mut child, addr) = spawn_serve_with(&data, TOKEN, &env).await;
     let base = format!("http://{addr}");
-    let acked: Arc<Mutex<BTreeMap<i64, i64>>> = Arc::default();
-    let mut writers = Vec::new();
-    for w in 0..16i64 {
-        let (http, base, acked) = (http.clone(), base.clone(), acked.clone());
-        writers.push(tokio::spawn(async move {
-            for i in 0.. {
-                let score = 1 + (w + i) % 3;
-                let resp = http
-                    .post(format!("{base}/api/v1/ratings"))
-                    .bearer_auth(TOKEN)
-                    .json(&json!({ "desk_id": 1, "score": score }))
-                    .send()
-                    .await;
-                let Ok(resp) = resp else { return };
-                if resp.status() != 201 {
-                    return;
-                }
-                let Ok(body) = resp.json::<Value>().await else {
-                    return;
-                };
-                acked
-                    .lock()
-                    .unwrap()
-                    .insert(body["id"].as_i64().unwrap(), score);
-            }
-        }));
-    }
-    while acked.lock().unwrap().len() < 300 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    for w in writers {
-        w.await.unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let acked = crate::crash::rate_until_killed(&http, &base, TOKEN, &mut child, 300).await;
 
     let replayed = rebuild(&data, &before, &journal, &after);
     assert!(

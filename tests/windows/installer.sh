@@ -18,29 +18,7 @@ die() {
 }
 setup=$(realpath "$1")
 dll=$(realpath "$2")
-wine=/usr/lib/wine/wine64
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  WINEPREFIX="$tmp/prefix" /usr/lib/wine/wineserver -k 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-passed=0
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $*"
-}
-
-export WINEPREFIX="$tmp/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree=;mshtml="
-"$wine" wineboot -u >"$tmp/wineboot.log" 2>&1 || die "wineboot -u: $(tail -5 "$tmp/wineboot.log")"
-/usr/lib/wine/wineserver -w
+source "$here/prefix.sh"
 # Windows 8 and later have bcryptprimitives.dll in System32; Wine 8 has not (see TESTING.md).
 cp "$dll" "$WINEPREFIX/drive_c/windows/system32/"
 

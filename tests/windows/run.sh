@@ -21,34 +21,7 @@ die() {
 exe=$(realpath "$1")
 [ -f "$exe" ] || die "$exe is not there"
 [ -f "$(dirname "$exe")/bcryptprimitives.dll" ] || die "bcryptprimitives.dll is not beside $exe (scripts/windows.sh builds it)"
-wine=/usr/lib/wine/wine64
-[ -x "$wine" ] || die "$wine is missing (apt-get install wine)"
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  WINEPREFIX="$tmp/prefix" /usr/lib/wine/wineserver -k 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-passed=0
-ok() {
-  passed=$((passed + 1))
-  echo "ok - $*"
-}
-
-export WINEPREFIX="$tmp/prefix" WINEDEBUG=-all
-# No Mono or Gecko install prompts: nothing here needs .NET or Internet Explorer's engine.
-export WINEDLLOVERRIDES="mscoree=;mshtml="
-start=$(date +%s)
-"$wine" wineboot -u >"$tmp/wineboot.log" 2>&1 || die "wineboot -u: $(tail -5 "$tmp/wineboot.log")"
-/usr/lib/wine/wineserver -w
-echo "fresh Wine prefix in $(($(date +%s) - start)) s"
+source "$here/prefix.sh"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)
 out=$("$wine" "$exe" --version 2>&1) || die "otklik.exe --version exited $?: $out"
