@@ -187,6 +187,40 @@ async fn global_keys_rate_whatever_window_has_the_focus() {
     let state = input_state(&http, &base, desk).await;
     assert!(state["last_event"].is_string(), "{state}");
 
+    // A serve key beside the scores toggles the desk's serving.
+    let resp = send(
+        reqwest::Method::PUT,
+        &format!("/api/v1/desks/{desk}/input"),
+        json!({"kind": "keys", "keys": ["ctrl+alt+shift+Digit1", "ctrl+alt+shift+Digit2", "ctrl+alt+shift+Digit3"],
+               "serve_key": "ctrl+alt+shift+Digit4"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    eventually("the serve key to be taken", || async {
+        let s = input_state(&http, &base, desk).await;
+        (s["state"] == "connected" && s["detail"].as_str().unwrap_or("").contains("Digit4"))
+            .then_some(())
+    })
+    .await;
+    xdotool(&display, "ctrl+alt+shift+4");
+    let serving = eventually("serving from the key", || async {
+        let d: Value = send(
+            reqwest::Method::GET,
+            &format!("/api/v1/desks/{desk}"),
+            json!(null),
+        )
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+        (!d["serving"].is_null()).then_some(d["serving"].clone())
+    })
+    .await;
+    assert_eq!(serving["source"], "key");
+    assert_eq!(all_ratings(&http, &base, token).await.len(), 2, "no rating");
+
     // Switching the desk to the panel releases the keys.
     send(
         reqwest::Method::PUT,
@@ -374,6 +408,70 @@ async fn a_bouncing_box_counts_once_per_debounce_interval() {
         "one counted press within the interval: {ratings:?}"
     );
     assert_eq!(ratings[0]["score"], 2);
+}
+
+/// The box's serve button (`S`) opens and closes the armed desk's rating window.
+#[tokio::test]
+async fn the_serve_button_of_a_serial_box_opens_the_rating_window() {
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    let anna = app.registrar("Анна").await;
+    app.start_session(desk, anna).await;
+    app.patch(
+        "/api/v1/settings",
+        json!({"serving_grace_secs": 0, "suspicion_burst_count": 0}),
+    )
+    .await;
+    app.patch(&format!("/api/v1/desks/{desk}"), json!({"armed": true}))
+        .await;
+    let ports = tempfile::tempdir().unwrap();
+    let _socat = plug(ports.path());
+    let host = ports.path().join("host").display().to_string();
+    let (s, b) = app
+        .put(
+            &format!("/api/v1/desks/{desk}/input"),
+            json!({"kind": "serial", "path": host, "debounce_ms": 0}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    eventually("connected", || async {
+        (input_state(&app.http, &app.base, desk).await["state"] == "connected").then_some(())
+    })
+    .await;
+    let serving = || async {
+        let (_, d) = app.get(&format!("/api/v1/desks/{desk}")).await;
+        d["serving"].clone()
+    };
+    let nth = |n: usize| {
+        let app = &app;
+        async move {
+            eventually("the press stored", || async {
+                let r = app.all_ratings().await;
+                r.get(n).cloned()
+            })
+            .await
+        }
+    };
+    press(ports.path(), "3\n");
+    assert_eq!(nth(0).await["flag"], "outside_serving");
+    press(ports.path(), "S\n");
+    let now = eventually("serving", || async {
+        let v = serving().await;
+        (!v.is_null()).then_some(v)
+    })
+    .await;
+    assert_eq!(now["source"], "key", "{now}");
+    press(ports.path(), "2\n");
+    assert_eq!(nth(1).await["flag"], Value::Null);
+    press(ports.path(), "s\n");
+    eventually("done", || async { serving().await.is_null().then_some(()) }).await;
+    press(ports.path(), "1\n");
+    assert_eq!(nth(2).await["flag"], "outside_serving");
+    assert_eq!(
+        app.all_ratings().await.len(),
+        3,
+        "the serve presses are no ratings"
+    );
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ mod panels;
 mod powerloss;
 mod reports;
 mod samples;
+mod serving;
 mod sessions;
 mod settings_live;
 mod setup;

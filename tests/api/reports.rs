@@ -40,7 +40,7 @@ async fn report_figures_match_a_hand_computed_data_set_across_a_dst_change() {
                     (desk, reg, ms("2025-10-20T00:00:00Z"), ms("2025-11-05T00:00:00Z")),
                 )?;
             }
-            let rules = Rules { levels: 3, burst_count: 0, burst_ms: 0 };
+            let rules = Rules { levels: 3, burst_count: 0, burst_ms: 0, window: Default::default() };
             let mut ids = Vec::new();
             for (desk, score, at) in [
                 (d1, 3, "2025-10-25T10:30:00+02:00"), // Anna, previous period

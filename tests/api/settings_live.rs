@@ -268,6 +268,63 @@ async fn every_setting_applies_at_once_or_is_marked_for_restart() {
     set(&app, json!({"suspicion_burst_count": 0})).await;
     walked.extend(["suspicion_burst_count", "suspicion_burst_secs"]);
 
+    // --- The armed rating window: its grace after serving, and its cap on a forgotten one. -----
+    let armed = app.desk("Окно по вызову").await;
+    app.patch(&format!("/api/v1/desks/{armed}"), json!({"armed": true}))
+        .await;
+    let serve = |on: bool| {
+        let app = &app;
+        async move {
+            let (s, b) = app
+                .post(
+                    &format!("/api/v1/desks/{armed}/serving"),
+                    json!({"serving": on}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+            b
+        }
+    };
+    // A middle rating: neither a burst nor staff's own top press, only the window can flag it.
+    let middle_at = |at: chrono::DateTime<chrono::Utc>| {
+        let app = &app;
+        let body = json!({"desk_id": armed, "score": 2, "at": at.to_rfc3339()});
+        async move {
+            let (s, b) = app.post("/api/v1/ratings", body).await;
+            assert_eq!(s, StatusCode::CREATED, "{b}");
+            b["flag"].clone()
+        }
+    };
+    let when = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    serve(true).await;
+    let ended = when(&serve(false).await["ended_at"]);
+    let after = ended + chrono::Duration::seconds(40);
+    set(&app, json!({"serving_grace_secs": 60})).await;
+    assert_eq!(
+        middle_at(after).await,
+        Value::Null,
+        "within 60 s of the end"
+    );
+    set(&app, json!({"serving_grace_secs": 30})).await;
+    assert_eq!(middle_at(after).await, "outside_serving", "beyond 30 s");
+    let since = when(&serve(true).await["started_at"]);
+    let later = since + chrono::Duration::seconds(90);
+    set(&app, json!({"serving_max_minutes": 1})).await;
+    assert_eq!(
+        middle_at(later).await,
+        "outside_serving",
+        "a minute at most"
+    );
+    set(&app, json!({"serving_max_minutes": 2})).await;
+    assert_eq!(middle_at(later).await, Value::Null, "two minutes");
+    serve(false).await;
+    walked.extend(["serving_grace_secs", "serving_max_minutes"]);
+
     // --- The time zone: reports, the leaderboard's day, the time in alerts. -----------------
     set(&app, json!({"timezone": "UTC"})).await;
     let (_, report) = app.get("/api/v1/reports?period=today").await;

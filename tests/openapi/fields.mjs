@@ -8,7 +8,7 @@ if (!base || !token) throw new Error("usage: node fields.mjs BASE_URL TOKEN");
 const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json", Accept: "application/json" };
 
 // The fields marked `skip_serializing_if`: ui/src/api.ts does not wrap their types in Sent<>.
-const SKIPPED = new Set(["DeskInput.keys", "DeskInput.path", "DeskInput.baud", "ErrorBody.field", "DatabaseHealth.error"]);
+const SKIPPED = new Set(["DeskInput.keys", "DeskInput.serve_key", "DeskInput.path", "DeskInput.baud", "ErrorBody.field", "DatabaseHealth.error"]);
 
 const doc = await (await fetch(`${base}/api/v1/openapi.json`)).json();
 const schemas = doc.components.schemas;

@@ -147,12 +147,20 @@ function openConsole(main: HTMLElement, me: string) {
             h("td", {}, editableName(d.name, (n) => act(() => send("PATCH", `/api/v1/desks/${d.id}`, { name: n })))),
             h("td", {}, d.session ? d.session.registrar_name : h("span", { class: "muted" }, tr.nobodyAtDesk)),
             h("td", {}, h("a", { href: `/desk/${d.id}` }, tr.deskPanel), " · ", h("a", { href: `/rate/${d.id}` }, tr.patientPanel)),
+            h("td", {}, armedBox(d)),
             h("td", {}, toggle(d.active, () => act(() => send("PATCH", `/api/v1/desks/${d.id}`, { active: !d.active })))),
           ),
         ),
       ),
       add,
     );
+  };
+
+  const armedBox = (d: Desk) => {
+    const box = h("input", { type: "checkbox", "data-testid": `armed-${d.id}` }) as HTMLInputElement;
+    box.checked = d.armed;
+    box.addEventListener("change", () => void act(() => send("PATCH", `/api/v1/desks/${d.id}`, { armed: box.checked })));
+    return h("label", { class: "check", title: tr.armed }, box, ` ${tr.armed}`);
   };
 
   const drawPeople = async (list: Registrar[]) => {
@@ -354,7 +362,8 @@ function openConsole(main: HTMLElement, me: string) {
     const path = h("input", { name: "path", value: cfg.path ?? "", placeholder: "/dev/ttyACM0, COM3", "aria-label": tr.port });
     const baud = h("input", { name: "baud", type: "number", value: String(cfg.baud ?? 9600), "aria-label": tr.baud });
     const debounce = h("input", { name: "debounce_ms", type: "number", value: String(cfg.debounce_ms), "aria-label": tr.debounce });
-    const keysRow = h("label", {}, h("span", {}, tr.keysHint), keys);
+    const serveKey = h("input", { name: "serve_key", value: cfg.serve_key ?? "", placeholder: "ctrl+alt+shift+Digit4", "aria-label": tr.serveKey, title: tr.serveKey });
+    const keysRow = h("div", {}, h("label", {}, h("span", {}, tr.keysHint), keys), h("label", {}, h("span", {}, tr.serveKey), serveKey));
     const serialRow = h("div", { class: "inline" }, h("label", {}, h("span", {}, tr.port), path), h("label", {}, h("span", {}, tr.baud), baud));
     const show = () => {
       keysRow.hidden = kind.value !== "keys";
@@ -366,7 +375,10 @@ function openConsole(main: HTMLElement, me: string) {
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const body: Record<string, unknown> = { kind: kind.value, debounce_ms: Number(debounce.value) };
-      if (kind.value === "keys") body.keys = keys.value.split(/[\s,]+/).filter(Boolean);
+      if (kind.value === "keys") {
+        body.keys = keys.value.split(/[\s,]+/).filter(Boolean);
+        if (serveKey.value.trim()) body.serve_key = serveKey.value.trim();
+      }
       if (kind.value === "serial") Object.assign(body, { path: path.value, baud: Number(baud.value) });
       void act(async () => {
         await send("PUT", `/api/v1/desks/${cfg.desk_id}/input`, body);

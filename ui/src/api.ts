@@ -16,7 +16,7 @@ export type Entry = Sent<Schemas["Entry"]>;
 export type Leaderboard = Sent<Schemas["Leaderboard"]>;
 export type Rating = Sent<Schemas["Rating"]>;
 export type RatingPage = Sent<Schemas["RatingPage"]>;
-/** Its `keys`, `path` and `baud` are left out when empty. */
+/** Its `keys`, `serve_key`, `path` and `baud` are left out when empty. */
 export type DeskInput = Schemas["DeskInput"];
 export type InputStatus = Sent<Schemas["InputStatus"]>;
 export type Desk = Sent<Schemas["Desk"]>;

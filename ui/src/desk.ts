@@ -3,7 +3,7 @@
 
 import { ApiError, getJson, Live, send, type Desk, type Leaderboard, type LowRating, type Registrar } from "./api";
 import { h, levelBar } from "./dom";
-import { num, percent, t, time, levelColor, levelNames, tooManyTries } from "./i18n";
+import { num, percent, plural, t, time, levelColor, levelNames, tooManyTries } from "./i18n";
 import { panelAccess } from "./pairing";
 
 export async function mountDesk(root: HTMLElement, deskId: number) {
@@ -53,6 +53,21 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
         fail(e);
       }
     });
+    // An armed desk counts presses only while its registrar says a patient is being served.
+    let serving: HTMLElement | null = null;
+    if (desk.armed) {
+      const on = desk.serving != null;
+      const b = h("button", { type: "button", class: on ? "secondary serving" : "primary", "data-testid": "serving", "aria-pressed": String(on) }, on ? tr.servingEnd : tr.servingStart);
+      b.addEventListener("click", async () => {
+        try {
+          await send("POST", `/api/v1/desks/${deskId}/serving`, { serving: !on }, token);
+          status.textContent = "";
+        } catch (e) {
+          fail(e);
+        }
+      });
+      serving = h("div", { class: "actions" }, b, desk.serving ? h("span", { class: "muted", "data-testid": "serving-since" }, `${tr.servingSince} ${time(desk.serving.since)}`) : null);
+    }
     const [board, lows] = await Promise.all([
       getJson<Leaderboard>("/api/v1/leaderboard?period=today"),
       send<LowRating[]>("GET", `/api/v1/registrars/${session.registrar_id}/low-ratings`, undefined, token),
@@ -66,6 +81,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
         h("h2", { "data-testid": "on-shift" }, session.registrar_name),
         h("span", { class: "muted" }, `${tr.atDeskSince} ${time(session.started_at)}`),
         h("div", { class: "actions" }, pin, end),
+        serving,
       ),
       status,
       h(
@@ -76,7 +92,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
           "p",
           { class: "figures" },
           h("strong", { "data-testid": "my-count" }, num(mine?.count ?? 0)),
-          ` ${tr.ratings.toLowerCase()} · ${tr.satisfaction.toLowerCase()} `,
+          ` ${plural(mine?.count ?? 0, tr.ratingsWord)} · ${tr.satisfaction.toLowerCase()} `,
           h("strong", {}, percent(mine?.satisfaction ?? 0)),
           mine?.rank ? ` · ${tr.myRank} ${mine.rank}` : "",
         ),

@@ -19,6 +19,7 @@ use otklik_store::leaderboard::span_for;
 use otklik_store::panels::{self, Pairing, Panel, Role};
 use otklik_store::ratings::{self, NewRating, Rating};
 use otklik_store::roster;
+use otklik_store::serving::{self, ServingChange};
 use otklik_store::sessions::{self, SessionChange, SessionStarted};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -175,6 +176,50 @@ pub async fn checkout(
         })
         .await?;
     Ok(Json(ended))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServingBody {
+    /// `true`: a patient is being served from now on (what was served before ends); `false`:
+    /// done. Saying `false` when nothing is served changes nothing.
+    pub serving: bool,
+    /// The queue system's ticket or visit, 1 to 64 characters; only with `serving: true`.
+    pub ticket: Option<String>,
+}
+
+/// The registrar (from their panel) or the queue system (with the token) says a patient is
+/// being served at the desk, or is done. An armed desk counts presses only then.
+#[utoipa::path(post, path = "/api/v1/desks/{id}/serving", params(("id" = i64, Path)), request_body = ServingBody,
+    responses((status = 200, body = ServingChange), (status = 401, description = "Not this desk's registrar panel", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "Desk deactivated", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn serving(
+    State(e): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Id(desk_id): Id,
+    ApiJson(body): ApiJson<ServingBody>,
+) -> ApiResult<Json<ServingChange>> {
+    let via = allowed(&e, &peer, &headers, Some(desk_id), Role::Registrar)?;
+    let source = match via {
+        Via::Token => serving::Source::Api,
+        Via::Pairing | Via::ThisPc => serving::Source::Panel,
+    };
+    if !body.serving && body.ticket.is_some() {
+        return Err(Error::invalid("ticket", "goes only with serving: true").into());
+    }
+    let change = e
+        .store
+        .writer
+        .write(move |ctx| {
+            if body.serving {
+                serving::start(ctx, desk_id, source, body.ticket)
+            } else {
+                serving::end(ctx, desk_id)
+            }
+        })
+        .await?;
+    Ok(Json(change))
 }
 
 /// The registrar a rating is bound to contests it; a supervisor then decides.

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::error::{ApiJson, ApiResult, ErrorBody, Id};
 use super::{Actor, AppState};
 use otklik_store::access;
-use otklik_store::roster::{self, Desk, Registrar, Update};
+use otklik_store::roster::{self, Desk, DeskUpdate, Registrar, Update};
 use otklik_store::sessions::{self, SessionChange, SessionStarted};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -144,13 +144,13 @@ pub async fn create_desk(
     Ok((StatusCode::CREATED, Json(desk)))
 }
 
-#[utoipa::path(patch, path = "/api/v1/desks/{id}", params(("id" = i64, Path)), request_body = Update, security(("token" = [])),
+#[utoipa::path(patch, path = "/api/v1/desks/{id}", params(("id" = i64, Path)), request_body = DeskUpdate, security(("token" = [])),
     responses((status = 200, body = Desk), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_desk(
     State(e): State<AppState>,
     Actor(actor): Actor,
     Id(id): Id,
-    ApiJson(body): ApiJson<Update>,
+    ApiJson(body): ApiJson<DeskUpdate>,
 ) -> ApiResult<Json<Desk>> {
     Ok(Json(
         e.store

@@ -849,7 +849,8 @@ fn write_rows(
                 registrar_id: p.session.map(|s| s.1),
                 session_id: p.session.map(|s| s.0),
             };
-            if let Some(reason) = ratings::append(tx, &mut chain, &link, rules, Some(&mut window))?
+            if let Some(reason) =
+                ratings::append(tx, &mut chain, &link, rules, Some(&mut window), false)?
             {
                 if reason == "burst" {
                     written.burst += 1;

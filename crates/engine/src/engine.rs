@@ -12,13 +12,14 @@ use std::sync::Mutex;
 
 use otklik_devices::evidence::camera::JpegSettings;
 use otklik_devices::evidence::recorder::{AfterCommit, Capture, Recorder};
-use otklik_devices::inputs::{self, Inputs, Press};
+use otklik_devices::inputs::{self, Button, Inputs, Press};
 use otklik_domain::error::{Error, Result};
 use otklik_domain::time::{Millis, PeriodName, now_ms};
 use otklik_store::Store;
 use otklik_store::access::{self, Guard};
 use otklik_store::db;
 use otklik_store::events::EventHub;
+use otklik_store::serving;
 use otklik_store::settings::Settings;
 use otklik_store::writer::Writer;
 
@@ -361,27 +362,43 @@ async fn purge_on_schedule(engine: Arc<Engine>) {
     }
 }
 
-/// Stores the devices' presses, one at a time in the order they came, after the debounce.
+/// Stores the devices' presses, one at a time in the order they came, after the debounce (the
+/// serve key debounced on its own, so it never swallows the rating that follows it).
 async fn ingest(engine: Arc<Engine>, mut presses: tokio::sync::mpsc::UnboundedReceiver<Press>) {
-    let mut last_counted: HashMap<i64, Millis> = HashMap::new();
+    let mut last_counted: HashMap<(i64, bool), Millis> = HashMap::new();
     while let Some(p) = presses.recv().await {
         let setting = engine.inputs.setting(p.desk_id);
         let window = Millis::from(setting.debounce_ms);
-        if inputs::is_bounce(last_counted.get(&p.desk_id).copied(), p.at, window) {
+        let key = (p.desk_id, p.button == Button::Serve);
+        if inputs::is_bounce(last_counted.get(&key).copied(), p.at, window) {
             tracing::debug!(
                 desk = p.desk_id,
                 "press ignored: within the debounce interval"
             );
             continue;
         }
-        last_counted.insert(p.desk_id, p.at);
-        let new = otklik_store::ratings::NewRating {
-            desk_id: p.desk_id,
-            score: p.score,
-            source: Some(p.source.to_string()),
-            at: Some(p.at),
+        last_counted.insert(key, p.at);
+        let stored = match p.button {
+            Button::Score(score) => {
+                let new = otklik_store::ratings::NewRating {
+                    desk_id: p.desk_id,
+                    score,
+                    source: Some(p.source.to_string()),
+                    at: Some(p.at),
+                };
+                engine.add_rating(new).await.map(drop)
+            }
+            Button::Serve => {
+                let desk_id = p.desk_id;
+                engine
+                    .store
+                    .writer
+                    .write(move |ctx| serving::toggle(ctx, desk_id, serving::Source::Key))
+                    .await
+                    .map(drop)
+            }
         };
-        if let Err(e) = engine.add_rating(new).await {
+        if let Err(e) = stored {
             tracing::warn!(desk = p.desk_id, %e, "a press could not be stored");
             engine.inputs.status.set(
                 p.desk_id,

@@ -20,7 +20,7 @@ use otklik_devices::inputs::config::{self as input_config, DeskInput, Kind};
 use otklik_domain::error::{Error, Result};
 use otklik_notify::NotifyConfig;
 use otklik_store::db::get_setting;
-use otklik_store::roster::{self, Update};
+use otklik_store::roster::{self, DeskUpdate, Update};
 use otklik_store::settings::{Settings, SettingsPatch};
 use otklik_store::writer::WriteCtx;
 
@@ -175,6 +175,9 @@ pub struct DeskEntry {
     pub name: String,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Presses count only while the registrar is serving a patient; left out = unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub armed: Option<bool>,
     /// Where its ratings come from (as `PUT /api/v1/desks/{id}/input`); left out = unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<DeskInput>,
@@ -235,6 +238,7 @@ struct DeskOut {
     id: i64,
     name: String,
     active: bool,
+    armed: bool,
     input: InputOut,
     evidence: EvidenceOut,
 }
@@ -244,6 +248,8 @@ struct InputOut {
     kind: Kind,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     keys: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serve_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,9 +299,11 @@ pub fn export(conn: &Connection, now: otklik_domain::time::Millis) -> Result<Exp
             id: d.id,
             name: d.name,
             active: d.active,
+            armed: d.armed,
             input: InputOut {
                 kind: input.kind,
                 keys: input.keys,
+                serve_key: input.serve_key,
                 path: input.path,
                 baud: input.baud,
                 debounce_ms: input.debounce_ms,
@@ -721,27 +729,36 @@ pub fn import(
     let mut new_ids: HashMap<i64, i64> = HashMap::new();
     let mut placed: Vec<(usize, i64)> = Vec::new();
     for d in &desks {
-        let found: Option<(i64, bool)> = ctx
+        let found: Option<(i64, bool, bool)> = ctx
             .conn
             .query_row(
-                "SELECT id, active FROM desks WHERE name = ?1",
+                "SELECT id, active, armed FROM desks WHERE name = ?1",
                 [&d.name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
+        let change = DeskUpdate {
+            name: None,
+            active: Some(d.entry.active),
+            armed: d.entry.armed,
+        };
         let result = match found {
-            Some((id, was)) if was == d.entry.active => Ok(id),
-            Some((id, _)) => {
+            Some((id, active, armed))
+                if active == d.entry.active && d.entry.armed.is_none_or(|a| a == armed) =>
+            {
+                Ok(id)
+            }
+            Some((id, ..)) => {
                 out.desks_updated += 1;
-                roster::update_desk(ctx, id, &active_only(d.entry.active), actor).map(|x| x.id)
+                roster::update_desk(ctx, id, &change, actor).map(|x| x.id)
             }
             None => {
                 out.desks_created += 1;
                 roster::create_desk(ctx, &d.name, actor).and_then(|desk| {
-                    if d.entry.active {
+                    if d.entry.active && !d.entry.armed.unwrap_or(false) {
                         Ok(desk.id)
                     } else {
-                        roster::update_desk(ctx, desk.id, &active_only(false), actor).map(|x| x.id)
+                        roster::update_desk(ctx, desk.id, &change, actor).map(|x| x.id)
                     }
                 })
             }

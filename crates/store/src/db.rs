@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "panels",
         include_str!("../../../migrations/0009_panels.sql"),
     ),
+    (
+        10,
+        "serving",
+        include_str!("../../../migrations/0010_serving.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

@@ -14,6 +14,7 @@ pub mod media;
 pub mod panels;
 pub mod ratings;
 pub mod roster;
+pub mod serving;
 pub mod sessions;
 pub mod settings;
 mod store;

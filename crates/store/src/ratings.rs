@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::audit;
 use crate::ledger::{ChainState, Link};
+use crate::serving;
 use crate::sessions::session_at;
 use crate::writer::WriteCtx;
 use otklik_domain::error::{Error, Result};
@@ -29,6 +30,8 @@ pub struct Rules {
     /// This many top ratings at one desk within `burst_ms` make a burst (0 = never).
     pub burst_count: u32,
     pub burst_ms: Millis,
+    /// The rating window of armed desks.
+    pub window: serving::Window,
 }
 
 impl Rules {
@@ -38,6 +41,10 @@ impl Rules {
             levels: s.scale,
             burst_count: s.suspicion_burst_count,
             burst_ms: Millis::from(s.suspicion_burst_secs) * 1000,
+            window: serving::Window {
+                grace_ms: Millis::from(s.serving_grace_secs) * 1000,
+                max_ms: Millis::from(s.serving_max_minutes) * 60_000,
+            },
         }
     }
 }
@@ -66,8 +73,8 @@ pub struct Rating {
     pub session_id: Option<i64>,
     pub annulled: bool,
     /// Why the rating looks suspicious, if it does: `burst` (top or bottom ratings at one desk
-    /// faster than patients come and go) or `no_session` (a top rating while nobody worked at
-    /// the desk).
+    /// faster than patients come and go), `no_session` (a top rating while nobody worked at
+    /// the desk) or `outside_serving` (an armed desk's registrar was serving nobody).
     /// Kept and shown, but counted apart from the ranking.
     pub flag: Option<String>,
 }
@@ -121,16 +128,18 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rati
             format!("{} is before the year 2000", to_rfc3339(at)),
         ));
     }
-    let desk_exists: bool = ctx
+    let armed: Option<bool> = ctx
         .conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM desks WHERE id = ?1)")?
-        .query_row([new.desk_id], |r| r.get(0))?;
-    if !desk_exists {
+        .prepare_cached("SELECT armed FROM desks WHERE id = ?1")?
+        .query_row([new.desk_id], |r| r.get(0))
+        .optional()?;
+    let Some(armed) = armed else {
         return Err(Error::invalid(
             "desk_id",
             format!("desk {} does not exist", new.desk_id),
         ));
-    }
+    };
+    let outside = armed && !serving::covers(ctx.conn, new.desk_id, at, rules.window)?;
     let bound = session_at(ctx.conn, new.desk_id, at)?;
     let link = Link {
         id: ctx.chain.last_id + 1,
@@ -143,7 +152,7 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rati
         registrar_id: bound.map(|b| b.1),
         session_id: bound.map(|b| b.0),
     };
-    let flag = append(ctx.conn, ctx.chain, &link, rules, None)?;
+    let flag = append(ctx.conn, ctx.chain, &link, rules, None, outside)?;
     let rating = Rating {
         id: link.id,
         desk_id: link.desk_id,
@@ -161,9 +170,10 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rati
     Ok(rating)
 }
 
-/// Stores `link` as the chain's next rating and flags it if it looks suspicious: the one insert
-/// every rating goes through, [`add`]'s and the demo's bulk fill (`link` is checked and bound
-/// already, `link.id` is `chain.last_id + 1`). Returns the flag. The chain's head is recorded
+/// Stores `link` as the chain's next rating and flags it if it looks suspicious or was given
+/// `outside` an armed desk's serving window: the one insert every rating goes through, [`add`]'s
+/// and the demo's bulk fill (`link` is checked and bound already, `link.id` is
+/// `chain.last_id + 1`). Returns the flag. The chain's head is recorded
 /// by whoever holds the transaction ([`ChainState::save`]): the writer once per group commit,
 /// the demo once after its fill.
 pub fn append(
@@ -172,6 +182,7 @@ pub fn append(
     link: &Link<'_>,
     rules: Rules,
     in_order: Option<&mut InOrder>,
+    outside: bool,
 ) -> Result<Option<&'static str>> {
     let hash = chain.push(link);
     conn.prepare_cached(
@@ -190,7 +201,12 @@ pub fn append(
         link.session_id,
         &hash[..],
     ])?;
-    let flag = suspicion(conn, link, rules, in_order)?;
+    let flag = match suspicion(conn, link, rules, in_order)? {
+        // Staff pressing their own top button is the stronger sign; otherwise the window says.
+        Some("no_session") => Some("no_session"),
+        _ if outside => Some("outside_serving"),
+        other => other,
+    };
     if let Some(reason) = flag {
         conn.prepare_cached("INSERT INTO rating_flags (rating_id, reason) VALUES (?1, ?2)")?
             .execute((link.id, reason))?;
@@ -435,6 +451,7 @@ mod tests {
             levels: 3,
             burst_count: 3,
             burst_ms: 20_000,
+            window: Default::default(),
         };
         let (mut chain, mut window) = (ChainState::default(), InOrder::default());
         let mut seed: u64 = 7;
@@ -459,7 +476,7 @@ mod tests {
                 session_id: ((r / 6) % 4 != 0).then_some(1),
             };
             in_memory.push(suspicion(&conn, &link, rules, Some(&mut window)).unwrap());
-            append(&conn, &mut chain, &link, rules, None)
+            append(&conn, &mut chain, &link, rules, None, false)
                 .map(|f| by_query.push(f))
                 .unwrap();
         }

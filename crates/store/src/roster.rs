@@ -6,6 +6,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::audit;
+use crate::serving::ServingNow;
 use crate::sessions;
 use crate::writer::WriteCtx;
 use otklik_domain::error::{Error, Result};
@@ -37,6 +38,11 @@ pub struct Desk {
     pub name: String,
     pub active: bool,
     pub session: Option<OpenSession>,
+    /// Presses count only while the registrar is serving a patient (see `serving`); the others
+    /// are kept and flagged `outside_serving`.
+    pub armed: bool,
+    /// What is being served now, if anything.
+    pub serving: Option<ServingNow>,
 }
 
 /// A change to a registrar or desk; fields left out stay as they are.
@@ -45,6 +51,16 @@ pub struct Desk {
 pub struct Update {
     pub name: Option<String>,
     pub active: Option<bool>,
+}
+
+/// A change to a desk; fields left out stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskUpdate {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+    /// Count presses only while the registrar is serving a patient.
+    pub armed: Option<bool>,
 }
 
 /// A person's or desk's name: trimmed, 1 to 100 characters, no control characters.
@@ -107,9 +123,11 @@ pub fn list_registrars(conn: &Connection) -> Result<Vec<Registrar>> {
 
 fn desk_rows(conn: &Connection, only: Option<i64>) -> Result<Vec<Desk>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT d.id, d.name, d.active, s.id, s.registrar_id, r.name, s.started_at FROM desks d
+        "SELECT d.id, d.name, d.active, s.id, s.registrar_id, r.name, s.started_at, d.armed,
+                v.started_at, v.source FROM desks d
          LEFT JOIN work_sessions s ON s.desk_id = d.id AND s.ended_at IS NULL
          LEFT JOIN registrars r ON r.id = s.registrar_id
+         LEFT JOIN serving v ON v.desk_id = d.id AND v.ended_at IS NULL
          WHERE ?1 IS NULL OR d.id = ?1
          ORDER BY d.id",
     )?;
@@ -123,11 +141,20 @@ fn desk_rows(conn: &Connection, only: Option<i64>) -> Result<Vec<Desk>> {
             }),
             None => None,
         };
+        let serving = match r.get::<_, Option<i64>>(8)? {
+            Some(since) => Some(ServingNow {
+                since: to_rfc3339(since),
+                source: r.get(9)?,
+            }),
+            None => None,
+        };
         Ok(Desk {
             id: r.get(0)?,
             name: r.get(1)?,
             active: r.get(2)?,
             session,
+            armed: r.get(7)?,
+            serving,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -225,7 +252,12 @@ pub fn create_desk(ctx: &mut WriteCtx<'_>, name: &str, actor: &str) -> Result<De
     Ok(desk)
 }
 
-pub fn update_desk(ctx: &mut WriteCtx<'_>, id: i64, update: &Update, actor: &str) -> Result<Desk> {
+pub fn update_desk(
+    ctx: &mut WriteCtx<'_>,
+    id: i64,
+    update: &DeskUpdate,
+    actor: &str,
+) -> Result<Desk> {
     let before = get_desk(ctx.conn, id)?;
     let name = update.name.as_deref().map(clean_name).transpose()?;
     let name = name.unwrap_or(before.name.clone());
@@ -235,11 +267,13 @@ pub fn update_desk(ctx: &mut WriteCtx<'_>, id: i64, update: &Update, actor: &str
         )));
     }
     let active = update.active.unwrap_or(before.active);
+    let armed = update.armed.unwrap_or(before.armed);
     ctx.conn
-        .prepare_cached("UPDATE desks SET name = ?1, active = ?2 WHERE id = ?3")?
-        .execute((&name, active, id))?;
+        .prepare_cached("UPDATE desks SET name = ?1, active = ?2, armed = ?3 WHERE id = ?4")?
+        .execute((&name, active, armed, id))?;
     if before.active && !active {
         sessions::close_at_desk(ctx, id, actor)?;
+        crate::serving::end(ctx, id)?;
     }
     audit::record(
         ctx.conn,
@@ -248,7 +282,8 @@ pub fn update_desk(ctx: &mut WriteCtx<'_>, id: i64, update: &Update, actor: &str
         "desk.update",
         "desk",
         Some(id),
-        json!({ "before": { "name": before.name, "active": before.active }, "after": { "name": name, "active": active } }),
+        json!({ "before": { "name": before.name, "active": before.active, "armed": before.armed },
+                "after": { "name": name, "active": active, "armed": armed } }),
     )?;
     let desk = get_desk(ctx.conn, id)?;
     ctx.emit("desk", &desk);

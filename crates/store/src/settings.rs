@@ -59,6 +59,12 @@ pub struct Settings {
     /// (faster than patients come and go); 0 turns the rule off.
     pub suspicion_burst_count: u32,
     pub suspicion_burst_secs: u32,
+    /// At an armed desk, a press this many seconds after serving ended still counts (the patient
+    /// presses on the way out).
+    pub serving_grace_secs: u32,
+    /// At an armed desk, a serving nobody ended stops counting presses this many minutes after
+    /// it started.
+    pub serving_max_minutes: u32,
     /// Seconds of audio kept before a press, and recorded after it.
     pub audio_before_secs: u32,
     pub audio_after_secs: u32,
@@ -144,6 +150,8 @@ impl Default for Settings {
             kiosk_monitor: 2,
             suspicion_burst_count: 3,
             suspicion_burst_secs: 20,
+            serving_grace_secs: 60,
+            serving_max_minutes: 60,
             audio_before_secs: 15,
             audio_after_secs: 15,
             photo_retention_days: 30,
@@ -187,6 +195,8 @@ pub struct SettingsPatch {
     pub kiosk_monitor: Option<i64>,
     pub suspicion_burst_count: Option<i64>,
     pub suspicion_burst_secs: Option<i64>,
+    pub serving_grace_secs: Option<i64>,
+    pub serving_max_minutes: Option<i64>,
     pub audio_before_secs: Option<i64>,
     pub audio_after_secs: Option<i64>,
     pub photo_retention_days: Option<i64>,
@@ -302,6 +312,12 @@ impl Settings {
         }
         if let Some(secs) = patch.suspicion_burst_secs {
             s.suspicion_burst_secs = in_range("suspicion_burst_secs", secs, 1..=3600)?;
+        }
+        if let Some(secs) = patch.serving_grace_secs {
+            s.serving_grace_secs = in_range("serving_grace_secs", secs, 0..=600)?;
+        }
+        if let Some(mins) = patch.serving_max_minutes {
+            s.serving_max_minutes = in_range("serving_max_minutes", mins, 1..=720)?;
         }
         // The ring buffer holds `audio_before_secs`; 60 s of each is plenty for one conversation.
         if let Some(v) = patch.audio_before_secs {

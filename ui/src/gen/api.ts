@@ -405,6 +405,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/desks/{id}/serving": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The registrar (from their panel) or the queue system (with the token) says a patient is
+         *     being served at the desk, or is done. An armed desk counts presses only then.
+         */
+        post: operations["serving"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/desks/{id}/session": {
         parameters: {
             query?: never;
@@ -1444,9 +1464,15 @@ export interface components {
         };
         Desk: {
             active: boolean;
+            /**
+             * @description Presses count only while the registrar is serving a patient (see `serving`); the others
+             *     are kept and flagged `outside_serving`.
+             */
+            armed: boolean;
             /** Format: int64 */
             id: number;
             name: string;
+            serving?: null | components["schemas"]["ServingNow"];
             session?: null | components["schemas"]["OpenSession"];
         };
         /** @description A desk's evidence device as `/healthz` and the console show it. */
@@ -1459,6 +1485,8 @@ export interface components {
         /** @description A desk in the settings file. */
         DeskEntry: {
             active?: boolean;
+            /** @description Presses count only while the registrar is serving a patient; left out = unchanged. */
+            armed?: boolean | null;
             evidence?: null | components["schemas"]["DeskEvidence"];
             /**
              * Format: int64
@@ -1499,6 +1527,18 @@ export interface components {
             kind: components["schemas"]["Kind"];
             /** @description For `serial`: the port, e.g. `/dev/ttyACM0` or `COM3`. */
             path?: string | null;
+            /**
+             * @description For `keys`: the registrar's serve key, for a desk whose ratings count only while a
+             *     patient is served (it toggles serving). A serial box sends `S` instead.
+             */
+            serve_key?: string | null;
+        };
+        /** @description A change to a desk; fields left out stay as they are. */
+        DeskUpdate: {
+            active?: boolean | null;
+            /** @description Count presses only while the registrar is serving a patient. */
+            armed?: boolean | null;
+            name?: string | null;
         };
         /** @description A device's state, as `/healthz` and the console show it. */
         DeviceState: {
@@ -2043,8 +2083,8 @@ export interface components {
             desk_id: number;
             /**
              * @description Why the rating looks suspicious, if it does: `burst` (top or bottom ratings at one desk
-             *     faster than patients come and go) or `no_session` (a top rating while nobody worked at
-             *     the desk).
+             *     faster than patients come and go), `no_session` (a top rating while nobody worked at
+             *     the desk) or `outside_serving` (an armed desk's registrar was serving nobody).
              *     Kept and shown, but counted apart from the ranking.
              */
             flag?: string | null;
@@ -2165,6 +2205,36 @@ export interface components {
         };
         /** @enum {string} */
         Security: "starttls" | "tls" | "none";
+        ServingBody: {
+            /**
+             * @description `true`: a patient is being served from now on (what was served before ends); `false`:
+             *     done. Saying `false` when nothing is served changes nothing.
+             */
+            serving: boolean;
+            /** @description The queue system's ticket or visit, 1 to 64 characters; only with `serving: true`. */
+            ticket?: string | null;
+        };
+        /**
+         * @description One serving interval that started or ended, as the API answers and the `serving` event
+         *     carries it.
+         */
+        ServingChange: {
+            /** Format: int64 */
+            desk_id: number;
+            ended_at?: string | null;
+            /** @description Whether the desk is serving now, after the change. */
+            serving: boolean;
+            source?: string | null;
+            started_at?: string | null;
+            /** @description The queue system's ticket or visit, if it gave one. */
+            ticket?: string | null;
+        };
+        /** @description What is being served at a desk now, as the desk shows it. */
+        ServingNow: {
+            since: string;
+            /** @description `panel`, `key` or `api`. */
+            source: string;
+        };
         SessionBody: {
             /** Format: int64 */
             registrar_id: number;
@@ -2287,6 +2357,18 @@ export interface components {
              * @description Levels of the rating scale for new ratings: 3, 4, 5 or 7.
              */
             scale: number;
+            /**
+             * Format: int32
+             * @description At an armed desk, a press this many seconds after serving ended still counts (the patient
+             *     presses on the way out).
+             */
+            serving_grace_secs: number;
+            /**
+             * Format: int32
+             * @description At an armed desk, a serving nobody ended stops counting presses this many minutes after
+             *     it started.
+             */
+            serving_max_minutes: number;
             /** @description The first-run wizard was finished (or skipped). */
             setup_done: boolean;
             /** @description The desktop app starts when someone logs in to the PC. */
@@ -2359,6 +2441,10 @@ export interface components {
             photo_retention_days?: number | null;
             /** Format: int64 */
             scale?: number | null;
+            /** Format: int64 */
+            serving_grace_secs?: number | null;
+            /** Format: int64 */
+            serving_max_minutes?: number | null;
             setup_done?: boolean | null;
             start_with_system?: boolean | null;
             /** Format: int64 */
@@ -2470,11 +2556,6 @@ export interface components {
              * @description Ratings given while nobody had a session open at the desk.
              */
             unassigned: number;
-        };
-        /** @description A change to a registrar or desk; fields left out stay as they are. */
-        Update: {
-            active?: boolean | null;
-            name?: string | null;
         };
         /**
          * @description How a panel's request is let in.
@@ -3174,7 +3255,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Update"];
+                "application/json": components["schemas"]["DeskUpdate"];
             };
         };
         responses: {
@@ -3589,6 +3670,65 @@ export interface operations {
             };
             /** @description Desk deactivated */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    serving: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServingBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServingChange"];
+                };
+            };
+            /** @description Not this desk's registrar panel */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Desk deactivated */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

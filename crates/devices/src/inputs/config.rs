@@ -37,6 +37,10 @@ pub struct DeskInput {
     /// For `keys`: one binding per score, lowest first, e.g. `["F13", "F14", "F15"]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
+    /// For `keys`: the registrar's serve key, for a desk whose ratings count only while a
+    /// patient is served (it toggles serving). A serial box sends `S` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve_key: Option<String>,
     /// For `serial`: the port, e.g. `/dev/ttyACM0` or `COM3`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -56,10 +60,27 @@ impl DeskInput {
     /// What the device is, in a word or two: the keys bound, or the port.
     pub fn detail(&self) -> String {
         match self.kind {
-            Kind::Keys => self.keys.join(" "),
+            Kind::Keys => self
+                .bindings()
+                .into_iter()
+                .map(|b| b.0)
+                .collect::<Vec<_>>()
+                .join(" "),
             Kind::Serial => self.path.clone().unwrap_or_default(),
             Kind::Api | Kind::Panel => String::new(),
         }
+    }
+
+    /// For `keys`: each key with the button it stands for, the scores lowest first.
+    pub fn bindings(&self) -> Vec<(String, super::Button)> {
+        let scores = (1..)
+            .zip(&self.keys)
+            .map(|(i, k)| (k.clone(), super::Button::Score(i)));
+        let serve = self
+            .serve_key
+            .iter()
+            .map(|k| (k.clone(), super::Button::Serve));
+        scores.chain(serve).collect()
     }
 
     pub fn panel(desk_id: i64) -> DeskInput {
@@ -67,6 +88,7 @@ impl DeskInput {
             desk_id,
             kind: Kind::Panel,
             keys: Vec::new(),
+            serve_key: None,
             path: None,
             baud: None,
             debounce_ms: DEFAULT_DEBOUNCE_MS,
@@ -137,14 +159,31 @@ impl DeskInput {
                         },
                     }
                 }
-                for &(id, j) in &ids {
-                    let taken = others.iter().find(|(_, o)| {
+                let mut serve_id = None;
+                if let Some(k) = self.serve_key.as_mut() {
+                    *k = k.trim().to_string();
+                    match super::keys::parse(k) {
+                        Err(e) => bad("serve_key", None, e),
+                        Ok(key) => match ids.iter().find(|(id, _)| *id == key.id()) {
+                            Some((_, j)) => bad(
+                                "serve_key",
+                                None,
+                                format!("'{k}' is also keys[{j}]: give the serve key its own"),
+                            ),
+                            None => serve_id = Some(key.id()),
+                        },
+                    }
+                }
+                let bound_elsewhere = |id: u32| {
+                    others.iter().find(|(_, o)| {
                         o.kind == Kind::Keys
-                            && o.keys
+                            && o.bindings()
                                 .iter()
-                                .any(|k| super::keys::parse(k).is_ok_and(|h| h.id() == id))
-                    });
-                    if let Some((desk, _)) = taken {
+                                .any(|(k, _)| super::keys::parse(k).is_ok_and(|h| h.id() == id))
+                    })
+                };
+                for &(id, j) in &ids {
+                    if let Some((desk, _)) = bound_elsewhere(id) {
                         let k = &self.keys[j];
                         conflicts.push((
                             "keys",
@@ -153,10 +192,25 @@ impl DeskInput {
                         ));
                     }
                 }
+                if let Some((desk, _)) = serve_id.and_then(bound_elsewhere) {
+                    let k = self.serve_key.clone().unwrap_or_default();
+                    conflicts.push((
+                        "serve_key",
+                        None,
+                        format!("'{k}' is already bound at desk {desk}"),
+                    ));
+                }
             }
             Kind::Serial => {
                 if !self.keys.is_empty() {
                     bad("keys", None, "only a keys input has keys".into());
+                }
+                if self.serve_key.is_some() {
+                    bad(
+                        "serve_key",
+                        None,
+                        "only a keys input has a serve key: a serial box sends S".into(),
+                    );
                 }
                 let path = self
                     .path
@@ -197,11 +251,15 @@ impl DeskInput {
                 }
             }
             Kind::Api | Kind::Panel => {
-                if !self.keys.is_empty() || self.path.is_some() || self.baud.is_some() {
+                if !self.keys.is_empty()
+                    || self.serve_key.is_some()
+                    || self.path.is_some()
+                    || self.baud.is_some()
+                {
                     bad(
                         "kind",
                         None,
-                        "keys, path and baud belong to keys and serial inputs".into(),
+                        "keys, serve_key, path and baud belong to keys and serial inputs".into(),
                     );
                 }
             }
@@ -223,7 +281,7 @@ impl DeskInput {
 /// One problem of an input setting, as [`DeskInput::check`] finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputProblem {
-    /// The field at fault: `keys`, `path`, `baud`, `kind` or `debounce_ms`.
+    /// The field at fault: `keys`, `serve_key`, `path`, `baud`, `kind` or `debounce_ms`.
     pub field: &'static str,
     /// Which of `keys`, for a problem with one key.
     pub key: Option<usize>,
@@ -259,6 +317,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeskInput> {
         desk_id: r.get(0)?,
         kind: serde_json::from_value(json!(kind)).unwrap_or(Kind::Panel),
         keys: serde_json::from_value(config["keys"].clone()).unwrap_or_default(),
+        serve_key: config["serve_key"].as_str().map(str::to_string),
         path: config["path"].as_str().map(str::to_string),
         baud: config["baud"].as_u64().map(|b| b as u32),
         debounce_ms: r.get(3)?,
@@ -299,7 +358,7 @@ pub fn save(
         .collect();
     let input = input.validated(levels, &others)?;
     let kind = serde_json::to_value(&input.kind).expect("kind serializes");
-    let config = json!({ "keys": input.keys, "path": input.path, "baud": input.baud });
+    let config = json!({ "keys": input.keys, "serve_key": input.serve_key, "path": input.path, "baud": input.baud });
     ctx.conn
         .prepare_cached(
             "INSERT INTO desk_inputs (desk_id, kind, config, debounce_ms) VALUES (?1, ?2, ?3, ?4)
@@ -334,6 +393,7 @@ mod tests {
             desk_id,
             kind: Kind::Keys,
             keys: keys.iter().map(|k| k.to_string()).collect(),
+            serve_key: None,
             path: None,
             baud: None,
             debounce_ms: 500,

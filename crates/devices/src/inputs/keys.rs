@@ -13,7 +13,7 @@ use std::time::Duration;
 use global_hotkey::hotkey::HotKey;
 use global_hotkey::{GlobalHotKeyEvent, GlobalHotKeyManager, HotKeyState};
 
-use super::{Press, PressSink, StatusBoard, stamp};
+use super::{Button, Press, PressSink, StatusBoard, stamp};
 
 /// A binding as written in the desk's settings: `F13`, `ctrl+shift+Digit1`, `alt+KeyG`.
 pub fn parse(binding: &str) -> Result<HotKey, String> {
@@ -22,8 +22,15 @@ pub fn parse(binding: &str) -> Result<HotKey, String> {
     })
 }
 
-/// The desks' bindings: per desk, one key per score, lowest score first.
-pub type Bindings = Vec<(i64, Vec<String>)>;
+/// The desks' bindings: per desk, each key with the button it stands for.
+pub type Bindings = Vec<(i64, Vec<(String, Button)>)>;
+
+fn names(keys: &[(String, Button)]) -> String {
+    keys.iter()
+        .map(|k| k.0.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// The handle of the keys thread: send it the bindings whenever they change.
 pub struct Keys {
@@ -53,7 +60,7 @@ fn run(
 ) {
     // Created lazily: with no desk on keys, an installation without a desktop never needs X11.
     let mut manager: Option<GlobalHotKeyManager> = None;
-    let mut registered: HashMap<u32, (i64, i64, HotKey)> = HashMap::new();
+    let mut registered: HashMap<u32, (i64, Button, HotKey)> = HashMap::new();
     let mut desks: Vec<i64> = Vec::new();
     loop {
         if stop.load(Ordering::Relaxed) || sink.is_closed() {
@@ -84,7 +91,7 @@ fn run(
                             status.set(
                                 *desk_id,
                                 "keys",
-                                &keys.join(" "),
+                                &names(keys),
                                 "error",
                                 Some(format!(
                                     "global keys are unavailable here: {e} (they need a desktop session: X11 on Linux)"
@@ -99,14 +106,14 @@ fn run(
             for (desk_id, keys) in bindings {
                 desks.push(desk_id);
                 let mut errors = Vec::new();
-                for (i, binding) in keys.iter().enumerate() {
+                for (binding, button) in &keys {
                     match parse(binding).and_then(|hk| {
                         m.register(hk)
                             .map(|()| hk)
                             .map_err(|e| format!("cannot take {binding}: {e}"))
                     }) {
                         Ok(hk) => {
-                            registered.insert(hk.id(), (desk_id, i as i64 + 1, hk));
+                            registered.insert(hk.id(), (desk_id, *button, hk));
                         }
                         Err(e) => errors.push(e),
                     }
@@ -116,18 +123,18 @@ fn run(
                 } else {
                     ("error", Some(errors.join("; ")))
                 };
-                status.set(desk_id, "keys", &keys.join(" "), state, error);
+                status.set(desk_id, "keys", &names(&keys), state, error);
             }
         }
         pump_messages();
         match GlobalHotKeyEvent::receiver().recv_timeout(Duration::from_millis(100)) {
             Ok(ev) if ev.state == HotKeyState::Pressed => {
-                if let Some(&(desk_id, score, _)) = registered.get(&ev.id) {
+                if let Some(&(desk_id, button, _)) = registered.get(&ev.id) {
                     let at = stamp();
                     status.event(desk_id, at);
                     let _ = sink.send(Press {
                         desk_id,
-                        score,
+                        button,
                         source: "keys",
                         at,
                     });

@@ -18,12 +18,20 @@ use utoipa::ToSchema;
 
 use otklik_domain::time::{Millis, now_ms, to_rfc3339};
 
+/// What a button of a device stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Button {
+    /// A rating: 1 (lowest) upwards; checked against the scale when stored.
+    Score(i64),
+    /// The registrar's serve key: a patient is being served, or is done (it toggles).
+    Serve,
+}
+
 /// One button press from a device, as the device saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Press {
     pub desk_id: i64,
-    /// 1 (lowest) upwards; checked against the scale when stored.
-    pub score: i64,
+    pub button: Button,
     /// `keys` or `serial`.
     pub source: &'static str,
     pub at: Millis,
@@ -156,7 +164,7 @@ impl Inputs {
         self.keys.configure(
             all.iter()
                 .filter(|i| i.kind == Kind::Keys)
-                .map(|i| (i.desk_id, i.keys.clone()))
+                .map(|i| (i.desk_id, i.bindings()))
                 .collect(),
         );
 

@@ -8,6 +8,8 @@
 //!   all-blank) line is ignored.
 //! - A score is one or two digits with a value from 1 to 99 (leading zero allowed: `01` is 1);
 //!   whether it fits the clinic's scale is checked when the press is stored, not here.
+//! - `S` (or `s`) is the registrar's serve key: a patient is being served, or is done (it
+//!   toggles; see the armed rating window).
 //! - Anything else (`x`, `12a`, `0`, a line over 16 bytes, bytes that are not UTF-8) is not a
 //!   press: it is ignored and shown in the device status's `error` (the line escaped and
 //!   truncated), and the box keeps being read. The next valid press clears the error.
@@ -26,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::{Press, PressSink, StatusBoard, stamp};
+use super::{Button, Press, PressSink, StatusBoard, stamp};
 
 /// Longest line that can be a press, ending excluded; longer lines are errors, not presses.
 pub const MAX_LINE: usize = 16;
@@ -48,7 +50,7 @@ pub struct SerialConfig {
 
 /// Parses one line from the box, its ending already removed: `Ok(Some(score))` for a press,
 /// `Ok(None)` for a blank line, `Err(message)` naming the line for anything else.
-pub fn parse_line(line: &[u8]) -> Result<Option<i64>, String> {
+pub fn parse_line(line: &[u8]) -> Result<Option<Button>, String> {
     if line.len() > MAX_LINE {
         return Err(format!(
             "ignored line {}: longer than {MAX_LINE} bytes, not a score",
@@ -62,14 +64,17 @@ pub fn parse_line(line: &[u8]) -> Result<Option<i64>, String> {
     if digits.is_empty() {
         return Ok(None);
     }
+    if digits.eq_ignore_ascii_case(b"s") {
+        return Ok(Some(Button::Serve));
+    }
     if digits.len() <= 2 && digits.iter().all(u8::is_ascii_digit) {
         let score = digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0'));
         if score >= 1 {
-            return Ok(Some(score));
+            return Ok(Some(Button::Score(score)));
         }
     }
     Err(format!(
-        "ignored line {}: not a score (expected digits from 1 to 99, like \"3\")",
+        "ignored line {}: not a score (expected digits from 1 to 99, like \"3\", or S)",
         shown(line)
     ))
 }
@@ -230,11 +235,11 @@ impl Reader {
     fn line_done(&self, line: &[u8]) -> bool {
         match parse_line(line) {
             Ok(None) => true,
-            Ok(Some(score)) => {
+            Ok(Some(button)) => {
                 let at = stamp();
                 let press = Press {
                     desk_id: self.desk_id,
-                    score,
+                    button,
                     source: KIND,
                     at,
                 };
@@ -261,17 +266,19 @@ mod tests {
 
     #[test]
     fn scores_and_blank_lines() {
-        assert_eq!(parse_line(b"1"), Ok(Some(1)));
-        assert_eq!(parse_line(b"3"), Ok(Some(3)));
-        assert_eq!(parse_line(b"  2 "), Ok(Some(2)));
-        assert_eq!(parse_line(b"\t5\t"), Ok(Some(5)));
-        assert_eq!(parse_line(b"10"), Ok(Some(10)));
-        assert_eq!(parse_line(b"99"), Ok(Some(99)));
-        assert_eq!(parse_line(b"01"), Ok(Some(1)));
+        assert_eq!(parse_line(b"1"), Ok(Some(Button::Score(1))));
+        assert_eq!(parse_line(b"3"), Ok(Some(Button::Score(3))));
+        assert_eq!(parse_line(b"  2 "), Ok(Some(Button::Score(2))));
+        assert_eq!(parse_line(b"\t5\t"), Ok(Some(Button::Score(5))));
+        assert_eq!(parse_line(b"10"), Ok(Some(Button::Score(10))));
+        assert_eq!(parse_line(b"99"), Ok(Some(Button::Score(99))));
+        assert_eq!(parse_line(b"01"), Ok(Some(Button::Score(1))));
         assert_eq!(parse_line(b""), Ok(None));
         assert_eq!(parse_line(b"   "), Ok(None));
+        assert_eq!(parse_line(b"S"), Ok(Some(Button::Serve)));
+        assert_eq!(parse_line(b" s "), Ok(Some(Button::Serve)));
         // Exactly MAX_LINE bytes is still a line, and blanks around a score count towards it.
-        assert_eq!(parse_line(b"               7"), Ok(Some(7)));
+        assert_eq!(parse_line(b"               7"), Ok(Some(Button::Score(7))));
         assert_eq!(parse_line(&[b' '; MAX_LINE]), Ok(None));
     }
 
@@ -286,6 +293,7 @@ mod tests {
             (b"-1", "\"-1\""),
             (b"+1", "\"+1\""),
             (b"1 2", "\"1 2\""),
+            (b"SS", "\"SS\""),
             (b"\xff", "\"\\xff\""),
             (b"1\xc3", "\"1\\xc3\""),
             (b"\x1b[A", "\"\\x1b[A\""),
@@ -331,7 +339,11 @@ mod tests {
                 })
                 .collect();
             match parse_line(&line) {
-                Ok(Some(n)) => {
+                Ok(Some(Button::Serve)) => {
+                    let text = std::str::from_utf8(&line).unwrap().trim();
+                    assert!(text.eq_ignore_ascii_case("s"), "{line:?}");
+                }
+                Ok(Some(Button::Score(n))) => {
                     assert!((1..=99).contains(&n), "{line:?} gave {n}");
                     let text = std::str::from_utf8(&line).unwrap().trim();
                     assert!(text.bytes().all(|b| b.is_ascii_digit()), "{line:?}");
@@ -522,8 +534,8 @@ mod tests {
             for score in [1, 3, 2] {
                 let press = next_press(&mut rx);
                 assert_eq!(
-                    (press.desk_id, press.score, press.source),
-                    (DESK, score, "serial")
+                    (press.desk_id, press.button, press.source),
+                    (DESK, Button::Score(score), "serial")
                 );
             }
             wait_status(&board, "an error naming x", |s| {
@@ -550,8 +562,8 @@ mod tests {
             box_end.write_all(b"3\n").unwrap();
             let press = next_press(&mut rx);
             assert_eq!(
-                (press.desk_id, press.score, press.source),
-                (DESK, 3, "serial")
+                (press.desk_id, press.button, press.source),
+                (DESK, Button::Score(3), "serial")
             );
             let s = desk_status(&board).unwrap();
             assert_eq!((s.state.as_str(), s.error), ("connected", None));
