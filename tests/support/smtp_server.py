@@ -6,7 +6,8 @@
 Port 0 picks a free one. Prints `READY <port>` once listening. Every accepted message is
 written to DIR/NNNN.json (temp file, then rename), parsed by Python's own `email` package:
 mail_from, rcpt_tos, subject, from, to, text, html, attachments [{filename, content_type, size,
-sha256}], auth_user, tls, received_at (text and html with CRLF turned into LF).
+sha256, saved}], auth_user, tls, received_at (text and html with CRLF turned into LF). Each
+attachment's bytes are kept as DIR/files/<sha256> (`saved`), for tests to open.
 
 Commands on stdin, each answered `OK <cmd>` on stdout:
   refuse   new connections and commands get `421 Service not available`; nothing is stored
@@ -50,7 +51,7 @@ class State:
 STATE = State()
 
 
-def parse_message(raw: bytes) -> dict:
+def parse_message(raw: bytes, out_dir: str) -> dict:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     text_part = msg.get_body(preferencelist=("plain",))
     html_part = msg.get_body(preferencelist=("html",))
@@ -62,12 +63,20 @@ def parse_message(raw: bytes) -> dict:
         if part.get_content_disposition() != "attachment" and filename is None:
             continue
         payload = part.get_payload(decode=True) or b""
+        digest = hashlib.sha256(payload).hexdigest()
+        files = os.path.join(out_dir, "files")
+        os.makedirs(files, exist_ok=True)
+        saved = os.path.join(files, digest)
+        with open(saved + ".tmp", "wb") as f:
+            f.write(payload)
+        os.replace(saved + ".tmp", saved)
         attachments.append(
             {
                 "filename": filename,
                 "content_type": part.get_content_type(),
                 "size": len(payload),
-                "sha256": hashlib.sha256(payload).hexdigest(),
+                "sha256": digest,
+                "saved": saved,
             }
         )
     def content(part):
@@ -111,7 +120,7 @@ class Handler:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
-        record = parse_message(raw)
+        record = parse_message(raw, self.out_dir)
         record.update(
             {
                 "mail_from": envelope.mail_from,

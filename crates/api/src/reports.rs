@@ -70,7 +70,8 @@ async fn compute(e: &AppState, q: &ReportQuery) -> ApiResult<Report> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable, with a chart).
+    /// `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable: the trend, the
+    /// tables, a page per registrar).
     pub format: ExportFormat,
     /// For CSV: `registrars` (default), `desks`, `hours` or `days`.
     pub table: Option<String>,
@@ -132,10 +133,13 @@ pub async fn export(
             )
         }
         ExportFormat::Pdf => {
-            let title = render::title(&report, s.language, tz);
-            let charts = render::charts(&report, s.language);
-            let t = tables.clone();
-            let b = tokio::task::spawn_blocking(move || export::pdf(&title, &t, &charts))
+            let (lang, clinic) = (s.language, s.clinic_name.clone());
+            let doc = e
+                .store
+                .reads
+                .read(move |c| render::document(c, &report, lang, tz, &clinic))
+                .await?;
+            let b = tokio::task::spawn_blocking(move || export::document_pdf(&doc))
                 .await
                 .map_err(|err| Error::CommitFailed(err.to_string()))?
                 .map_err(Error::CommitFailed)?;

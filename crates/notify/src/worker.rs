@@ -501,19 +501,22 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
             continue;
         }
         let (channels, c2) = (rule.channels.clone(), cfg.clone());
-        let nobody = notifier
+        let targets = notifier
             .store
             .reads
-            .read(move |c| Ok(alerts::targets(c, &c2, &channels, false)?.is_empty()))
+            .read(move |c| alerts::targets(c, &c2, &channels, false))
             .await?;
-        if nobody {
+        if targets.is_empty() {
             // Nobody to send to yet (a chat not paired, a channel off): nothing is drawn; the
             // next tick looks again, within the catch-up window.
             continue;
         }
         let levels = s.scale;
         let link = notifier.words(&s);
-        let (report, negatives) = notifier
+        // Email carries the printed report too; Telegram has the chart and the text.
+        let printed = targets.iter().any(|(ch, _)| *ch == Channel::Email);
+        let (lang, clinic) = (s.language, s.clinic_name.clone());
+        let (report, negatives, document) = notifier
             .store
             .reads
             .read(move |c| {
@@ -528,7 +531,12 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
                     levels,
                 )?;
                 let neg = negatives(c, span, &link)?;
-                Ok((r, neg))
+                let doc = if printed {
+                    Some(otklik_reports::render::document(c, &r, lang, tz, &clinic)?)
+                } else {
+                    None
+                };
+                Ok((r, neg, doc))
             })
             .await?;
         let send = match rule.condition {
@@ -538,16 +546,21 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
         };
         let dir = notifier.store.data_dir.join("outbox");
         let chart = dir.join(otklik_store::media::new_file_name("png"));
+        let pdf = dir.join(otklik_store::media::new_file_name("pdf"));
         let msg = if send {
             std::fs::create_dir_all(&dir).map_err(|e| {
                 otklik_domain::Error::io(format!("cannot create {}", dir.display()), e)
             })?;
-            let chart = chart.clone();
-            let (clinic, lang) = (s.clinic_name.clone(), s.language);
+            let (chart, pdf) = (chart.clone(), pdf.clone());
+            let clinic = s.clinic_name.clone();
             let m = tokio::task::spawn_blocking(move || {
-                digest::report(
+                let m = digest::report(
                     &report, &negatives, &clinic, span.from, span.to, lang, tz, &chart,
-                )
+                )?;
+                let printed = document
+                    .map(|doc| digest::report_pdf(doc, span.from, span.to, lang, tz, &pdf))
+                    .transpose()?;
+                Ok::<_, String>((m, printed))
             })
             .await
             .map_err(|e| {
@@ -581,8 +594,12 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
                 if fresh == 0 {
                     return Ok(0);
                 }
-                if let Some(msg) = msg {
+                if let Some((msg, printed)) = msg {
                     for (ch, target) in &targets {
+                        let mut msg = msg.clone();
+                        if *ch == Channel::Email {
+                            msg.attachments.extend(printed.clone());
+                        }
                         outbox::enqueue(
                             ctx.conn,
                             ctx.now,
@@ -594,7 +611,7 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
                                 photo_of: None,
                                 priority: 1,
                             },
-                            msg.clone(),
+                            msg,
                         )?;
                     }
                 }
@@ -604,6 +621,7 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
         if n == 0 {
             // Drawn for nobody (or the period was handled meanwhile).
             let _ = std::fs::remove_file(&chart);
+            let _ = std::fs::remove_file(&pdf);
         }
         queued += n;
     }

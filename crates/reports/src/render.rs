@@ -4,10 +4,13 @@
 use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
 
-use super::export::Chart;
-use super::figures::{Figures, Group, Report};
+use std::collections::BTreeMap;
+
+use super::export::{Block, Chart, Document, Trend, display};
+use super::figures::{Figures, Filter, Group, Report, report};
 use super::table::{Cell, Column, Table};
-use otklik_domain::words::{self, Catalog, Language};
+use otklik_domain::time::{Span, parse_rfc3339};
+use otklik_domain::words::{self, Catalog, Language, fill, level_names};
 
 fn col(key: &str, title: &str, kind: &'static str) -> Column {
     Column {
@@ -49,6 +52,10 @@ fn figure_cells(f: &Figures) -> Vec<Cell> {
 
 /// "01.11.2026 – 30.11.2026" in the clinic's zone (the end is exclusive: the last day shown).
 pub fn period_words(r: &Report, tz: Tz) -> String {
+    span_words(&r.from, &r.to, tz)
+}
+
+fn span_words(from: &str, to: &str, tz: Tz) -> String {
     let day = |s: &str, back: bool| {
         DateTime::parse_from_rfc3339(s)
             .map(|d| {
@@ -57,7 +64,7 @@ pub fn period_words(r: &Report, tz: Tz) -> String {
             })
             .unwrap_or_default()
     };
-    format!("{} – {}", day(&r.from, false), day(&r.to, true))
+    format!("{} – {}", day(from, false), day(to, true))
 }
 
 pub fn title(r: &Report, lang: Language, tz: Tz) -> String {
@@ -148,20 +155,207 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
     ]
 }
 
-/// The trend of satisfaction (in %) and the number of ratings by day.
+/// The trend of satisfaction (in %) by day.
 pub fn charts(r: &Report, lang: Language) -> Vec<Chart> {
+    vec![trend(r, lang).chart]
+}
+
+/// The trend of satisfaction (in %) with the number of ratings as bars: by hour for a period of
+/// one day (from its first rated hour to its last), by day otherwise.
+pub fn trend(r: &Report, lang: Language) -> Trend {
     let w = words::of(lang);
-    vec![Chart {
-        title: w.tables.trend.to_string(),
-        labels: r.days.iter().map(|d| d.date[5..].to_string()).collect(),
-        series: vec![(
-            w.common.satisfied.to_string(),
+    let (title, labels, figures): (&str, Vec<String>, Vec<Option<&Figures>>) = if r.days.len() == 1
+    {
+        let by_hour: BTreeMap<u32, &Figures> =
+            r.hours.iter().map(|h| (h.hour, &h.figures)).collect();
+        let first = by_hour.keys().next().copied().unwrap_or(8);
+        let last = by_hour.keys().next_back().copied().unwrap_or(18).max(first);
+        let hours = first..=last;
+        (
+            w.tables.trend_hours,
+            hours.clone().map(|h| format!("{h:02}:00")).collect(),
+            hours.map(|h| by_hour.get(&h).copied()).collect(),
+        )
+    } else {
+        (
+            w.tables.trend,
             r.days
                 .iter()
-                .map(|d| (d.figures.satisfaction * 100.0).round())
+                .map(|d| format!("{}.{}", &d.date[8..], &d.date[5..7]))
                 .collect(),
-        )],
-    }]
+            r.days.iter().map(|d| Some(&d.figures)).collect(),
+        )
+    };
+    let satisfied = figures
+        .iter()
+        .map(|f| match f {
+            Some(f) if f.count > 0 => (f.satisfaction * 100.0).round(),
+            _ => f64::NAN,
+        })
+        .collect();
+    let counts = figures
+        .iter()
+        .map(|f| f.map_or(0.0, |f| f.count as f64))
+        .collect();
+    Trend {
+        chart: Chart {
+            title: title.to_string(),
+            labels,
+            series: vec![(format!("{}, %", w.common.satisfied), satisfied)],
+        },
+        bars: Some((w.common.ratings.to_string(), counts)),
+    }
+}
+
+/// The key figures of a period, for the boxes atop a printed page.
+fn facts(f: &Figures, previous: &Figures, w: &Catalog) -> Vec<(String, String)> {
+    let shown = |c: Cell| display(&c);
+    vec![
+        (w.common.ratings.to_string(), f.count.to_string()),
+        (
+            w.common.satisfied.to_string(),
+            if f.count > 0 {
+                shown(Cell::Share(f.satisfaction))
+            } else {
+                "—".to_string()
+            },
+        ),
+        (
+            w.common.net.to_string(),
+            if f.count > 0 {
+                shown(Cell::Num((f.net * 1000.0).round() / 1000.0))
+            } else {
+                "—".to_string()
+            },
+        ),
+        (
+            w.tables.previous.to_string(),
+            if previous.count > 0 {
+                shown(Cell::Share(previous.satisfaction))
+            } else {
+                "—".to_string()
+            },
+        ),
+        (w.tables.flagged.to_string(), f.flagged.to_string()),
+        (w.tables.annulled.to_string(), f.annulled.to_string()),
+    ]
+}
+
+/// The printed report: the period and clinic, its key figures, the trend, the tables (level
+/// columns headed by the levels' words, a key to the columns under the registrars), then a page
+/// per registrar with their figures against the previous period and their own trend. Reads
+/// each registrar's own report from `conn`.
+pub fn document(
+    conn: &rusqlite::Connection,
+    r: &Report,
+    lang: Language,
+    tz: Tz,
+    clinic: &str,
+) -> otklik_domain::Result<Document> {
+    let w = words::of(lang);
+    let levels = level_names(lang, r.scale);
+    let period = period_words(r, tz);
+    let mut about: Vec<String> = Vec::new();
+    if !clinic.trim().is_empty() {
+        about.push(clinic.trim().to_string());
+    }
+    about.extend([period.clone(), tz.name().to_string()]);
+    let mut blocks = vec![
+        Block::Text(about.join(" · ")),
+        Block::Facts(facts(&r.totals, &r.previous, w)),
+        Block::Trend(trend(r, lang)),
+    ];
+    let name_levels = |mut t: Table| {
+        for c in &mut t.columns {
+            if let Some(l) = c.key.strip_prefix("level_")
+                && let Some(name) = l.parse::<usize>().ok().and_then(|l| levels.get(l - 1))
+            {
+                c.title = name.clone();
+            }
+        }
+        t
+    };
+    let legend = fill(
+        w.tables.legend,
+        &[
+            ("satisfied", w.common.satisfied),
+            ("net", w.common.net),
+            ("flagged", w.tables.flagged),
+            ("annulled", w.tables.annulled),
+            ("top", levels.last().map_or("", String::as_str)),
+            ("bottom", levels.first().map_or("", String::as_str)),
+        ],
+    );
+    for t in tables(r, lang, tz) {
+        if t.name == "days" && r.days.len() < 2 {
+            continue; // its one row is the totals above
+        }
+        let registrars = t.name == "registrars";
+        blocks.push(Block::Table(name_levels(t)));
+        if registrars {
+            blocks.push(Block::Note(legend.clone()));
+        }
+    }
+    if r.registrar_id.is_some() {
+        return Ok(Document {
+            title: title(r, lang, tz),
+            blocks,
+        });
+    }
+    let span = Span {
+        from: parse_rfc3339("from", &r.from)?,
+        to: parse_rfc3339("to", &r.to)?,
+    };
+    let rated = r
+        .registrars
+        .iter()
+        .filter(|g| g.id != 0 && g.figures.count > 0)
+        .count();
+    let mut place = 0;
+    for g in r.registrars.iter().filter(|g| g.id != 0) {
+        let filter = Filter {
+            registrar_id: Some(g.id),
+            desk_id: r.desk_id,
+        };
+        let theirs = report(conn, span, filter, tz, r.scale)?;
+        blocks.push(Block::NewPage);
+        blocks.push(Block::Heading(g.name.clone()));
+        let mut line = period.clone();
+        if g.figures.count > 0 {
+            place += 1;
+            let (p, of) = (place.to_string(), rated.to_string());
+            line.push_str(" · ");
+            line.push_str(&fill(w.tables.place, &[("place", &p), ("of", &of)]));
+        }
+        blocks.push(Block::Text(line));
+        blocks.push(Block::Facts(facts(&g.figures, &g.previous, w)));
+        blocks.push(Block::Trend(trend(&theirs, lang)));
+        let mut columns = vec![col("period", w.tables.period, "text")];
+        columns.extend(figure_columns(w, usize::from(r.scale)));
+        let row = |label: &str, from: &str, to: &str, f: &Figures| {
+            let mut row = vec![Cell::Text(format!("{label}, {}", span_words(from, to, tz)))];
+            row.extend(figure_cells(f));
+            row
+        };
+        blocks.push(Block::Table(name_levels(Table {
+            name: "registrar".into(),
+            title: String::new(),
+            columns,
+            rows: vec![
+                row(w.tables.this_period, &r.from, &r.to, &g.figures),
+                row(
+                    w.tables.previous_period,
+                    &r.previous_from,
+                    &r.previous_to,
+                    &g.previous,
+                ),
+            ],
+        })));
+    }
+    Ok(Document {
+        title: title(r, lang, tz),
+        blocks,
+    })
 }
 
 /// The raw ratings of `[from, to)` as one table, oldest first; an error past `limit` rows.

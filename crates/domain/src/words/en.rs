@@ -104,6 +104,12 @@ pub const CATALOG: Catalog = Catalog {
         source: "Source",
         flag: "Flag",
         weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        trend_hours: "Satisfied by hour",
+        legend: "Level columns: how many ratings of each level. “{satisfied}”: the share of “{top}”. “{net}”: the share of “{top}” minus the share of “{bottom}”, from −1 to 1. “{flagged}” and “{annulled}” are not counted.",
+        period: "Period",
+        this_period: "This period",
+        previous_period: "Previous period",
+        place: "Place {place} of {of} by share satisfied",
     },
     components: Components {
         camera: "camera",

@@ -104,6 +104,12 @@ pub const CATALOG: Catalog = Catalog {
         source: "Origen",
         flag: "Marca",
         weekdays: ["Lu", "Ma", "Mi", "Ju", "Vi", "Sá", "Do"],
+        trend_hours: "Satisfechos por hora",
+        legend: "Columnas de niveles: cuántas valoraciones de cada nivel. «{satisfied}»: la proporción de «{top}». «{net}»: la proporción de «{top}» menos la de «{bottom}», de −1 a 1. «{flagged}» y «{annulled}» no cuentan.",
+        period: "Periodo",
+        this_period: "Este periodo",
+        previous_period: "Periodo anterior",
+        place: "Puesto {place} de {of} por satisfechos",
     },
     components: Components {
         camera: "cámara",

@@ -155,6 +155,16 @@ pub struct Tables {
     pub flag: &'static str,
     /// Monday first.
     pub weekdays: [&'static str; 7],
+    /// The printed report's trend of a single day.
+    pub trend_hours: &'static str,
+    /// The printed report's key to its columns: `{satisfied}`, `{net}`, `{flagged}`,
+    /// `{annulled}` (the columns' titles), `{top}` and `{bottom}` (the scale's end levels).
+    pub legend: &'static str,
+    pub period: &'static str,
+    pub this_period: &'static str,
+    pub previous_period: &'static str,
+    /// A registrar's place in the period's table: `{place}` of `{of}`.
+    pub place: &'static str,
 }
 
 /// What the health monitor calls its components ("Окно 2 — камера"); the tray and the notices

@@ -109,6 +109,12 @@ pub const CATALOG: Catalog = Catalog {
         source: "Источник",
         flag: "Пометка",
         weekdays: ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"],
+        trend_hours: "Довольны по часам",
+        legend: "Столбцы уровней: сколько оценок каждого уровня. «{satisfied}» — доля оценок «{top}». «{net}» — доля «{top}» минус доля «{bottom}», от −1 до 1. «{flagged}» и «{annulled}» в счёт не входят.",
+        period: "Период",
+        this_period: "Этот период",
+        previous_period: "Прошлый период",
+        place: "Место {place} из {of} по доле довольных",
     },
     components: Components {
         camera: "камера",

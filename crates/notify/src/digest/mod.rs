@@ -1,5 +1,5 @@
 //! The words of every message Otklik sends: alerts, their state lines and prompts, operational
-//! reports (with a chart), notices about Otklik itself, and the bot's answers in a chat. The
+//! reports (with a chart, and their PDF for email), notices about Otklik itself, and the bot's answers in a chat. The
 //! words themselves are in [`otklik_domain::words`]; here they are put together.
 //!
 //! Everything here is pure (no database): facts in, an [`Outgoing`](crate::Outgoing) or a
@@ -25,4 +25,4 @@ pub use answers::{desk_text, help_text, leaderboard_text};
 pub use chart::{CHART_SIZE, report_chart};
 pub use format::esc;
 pub use notices::{down_notice, health_notice, paired, test_message};
-pub use report::{HTML_MAX, NEGATIVES_MAX, Negative, report};
+pub use report::{HTML_MAX, NEGATIVES_MAX, Negative, report, report_pdf};

@@ -11,6 +11,7 @@ use super::format::*;
 use crate::message::{Attachment, AttachmentRole, Outgoing};
 use otklik_domain::time::Millis;
 use otklik_domain::words::{self, Catalog, Language, fill, lower_first};
+use otklik_reports::export::{Document, document_pdf};
 use otklik_reports::figures::{Group, Report};
 
 /// A report's `html` is kept under this many UTF-16 units (what Telegram counts), below the
@@ -386,5 +387,27 @@ pub fn report(
             mime: "image/png".to_string(),
         }],
         buttons: Vec::new(),
+    })
+}
+
+/// The report's printed form, laid out as the console's PDF export (see
+/// `otklik_reports::render::document`) under the report's own title, written to `path`; the
+/// email carries it beside the chart.
+pub fn report_pdf(
+    mut doc: Document,
+    from: Millis,
+    to: Millis,
+    lang: Language,
+    tz: Tz,
+    path: &Path,
+) -> Result<Attachment, String> {
+    doc.title = report_title(from, to, lang, tz);
+    let pdf = document_pdf(&doc)?;
+    std::fs::write(path, &pdf).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Attachment {
+        role: AttachmentRole::Document,
+        path: path.to_path_buf(),
+        file_name: format!("otklik-report-{}.pdf", local(from, tz).format("%Y-%m-%d")),
+        mime: "application/pdf".to_string(),
     })
 }

@@ -5,7 +5,7 @@
 //!   program parses them; shares stay fractions (0..1) as in [`Cell::Share`].
 //! - XLSX: figures are numbers; a share shows as `66.7%` (format `0.0%`), other numbers as
 //!   `-0.125` (format `0.0##`).
-//! - PDF: the spreadsheet's rendering, as text: `66.7%`, `-0.125`.
+//! - PDF: the spreadsheet's rendering, as text: `66.7%`, `-0.125`; its charts are vectors.
 //!
 //! Every picture and PDF uses the DejaVu Sans font shipped in `assets/fonts` (Bitstream Vera
 //! licence, see `DejaVu-LICENSE` there), so Cyrillic renders on any machine, with no fontconfig.
@@ -17,7 +17,7 @@ mod xlsx;
 
 pub use self::chart::{Canvas, Chart, chart_png, register_chart_font};
 pub use self::csv::csv;
-pub use self::pdf::pdf;
+pub use self::pdf::{Block, Document, Trend, document_pdf, pdf};
 pub use self::xlsx::xlsx;
 
 use super::table::Cell;
@@ -44,7 +44,7 @@ fn decimal(v: f64, places: usize) -> String {
 
 /// How the PDF shows a figure, and how wide the XLSX makes a column for it: as the XLSX formats
 /// (`0.0%`, `0.0##`) render it.
-fn display(cell: &Cell) -> String {
+pub(crate) fn display(cell: &Cell) -> String {
     match cell {
         Cell::Text(s) => s.clone(),
         Cell::Int(n) => n.to_string(),
