@@ -230,16 +230,22 @@ async fn a_month_of_twelve_long_named_registrars_prints_every_name_and_figure_wh
     let desks = staff(&app, &NAMES, ms("2026-10-01T00:00:00+03:00"), ms(to)).await;
     let mut list = Vec::new();
     for (i, desk) in desks.iter().enumerate() {
-        // October (the previous period) and November, a few ratings a day at varied hours;
-        // the first registrar only ever gets the top level (100.0%).
+        // October (the previous period) and November, up to a few ratings a day at varied
+        // hours, each registrar with their own spread of levels; the first one only ever gets
+        // the top level (100.0%).
+        let i = i as i64;
+        let spread = i % 4 + 2;
         for day in 0..61i64 {
-            for k in 0..(i as i64 + day) % 3 + 1 {
+            for k in 0..(i + day * (i % 3 + 1)) % 4 {
+                if day % 7 >= 5 && k > 0 {
+                    continue; // quieter weekends
+                }
                 let score = if i == 0 {
                     5
                 } else {
-                    (i as i64 * 3 + day * 7 + k) % 5 + 1
+                    5 - (day * 3 + k * 7 + i) % spread
                 };
-                let hour = 8 + (i as i64 + day + k * 3) % 11;
+                let hour = 8 + (i + day + k * 3) % 11;
                 let at = ms("2026-10-01T00:00:00+03:00") + day * 86_400_000 + hour * 3_600_000;
                 list.push((*desk, score, at));
             }

@@ -50,7 +50,8 @@ fn figure_cells(f: &Figures) -> Vec<Cell> {
     c
 }
 
-/// "01.11.2026 – 30.11.2026" in the clinic's zone (the end is exclusive: the last day shown).
+/// "01.11.2026 – 30.11.2026" in the clinic's zone (the end is exclusive: the last day shown);
+/// a single day as "23.11.2026".
 pub fn period_words(r: &Report, tz: Tz) -> String {
     span_words(&r.from, &r.to, tz)
 }
@@ -64,7 +65,12 @@ fn span_words(from: &str, to: &str, tz: Tz) -> String {
             })
             .unwrap_or_default()
     };
-    format!("{} – {}", day(from, false), day(to, true))
+    let (first, last) = (day(from, false), day(to, true));
+    if first == last {
+        first
+    } else {
+        format!("{first} – {last}")
+    }
 }
 
 pub fn title(r: &Report, lang: Language, tz: Tz) -> String {
@@ -204,6 +210,7 @@ pub fn trend(r: &Report, lang: Language) -> Trend {
             series: vec![(format!("{}, %", w.common.satisfied), satisfied)],
         },
         bars: Some((w.common.ratings.to_string(), counts)),
+        line_max: Some(100.0),
     }
 }
 
@@ -259,7 +266,7 @@ pub fn document(
     if !clinic.trim().is_empty() {
         about.push(clinic.trim().to_string());
     }
-    about.extend([period.clone(), tz.name().to_string()]);
+    about.push(tz.name().to_string());
     let mut blocks = vec![
         Block::Text(about.join(" · ")),
         Block::Facts(facts(&r.totals, &r.previous, w)),
@@ -272,6 +279,11 @@ pub fn document(
             {
                 c.title = name.clone();
             }
+            match c.key.as_str() {
+                "flagged" => c.title = w.tables.flagged_short.to_string(),
+                "annulled" => c.title = w.tables.annulled_short.to_string(),
+                _ => {}
+            }
         }
         t
     };
@@ -280,8 +292,8 @@ pub fn document(
         &[
             ("satisfied", w.common.satisfied),
             ("net", w.common.net),
-            ("flagged", w.tables.flagged),
-            ("annulled", w.tables.annulled),
+            ("flagged", w.tables.flagged_short),
+            ("annulled", w.tables.annulled_short),
             ("top", levels.last().map_or("", String::as_str)),
             ("bottom", levels.first().map_or("", String::as_str)),
         ],

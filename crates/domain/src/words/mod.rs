@@ -160,6 +160,9 @@ pub struct Tables {
     /// The printed report's key to its columns: `{satisfied}`, `{net}`, `{flagged}`,
     /// `{annulled}` (the columns' titles), `{top}` and `{bottom}` (the scale's end levels).
     pub legend: &'static str,
+    /// The printed tables' short headings of the flagged and annulled columns (in the key).
+    pub flagged_short: &'static str,
+    pub annulled_short: &'static str,
     pub period: &'static str,
     pub this_period: &'static str,
     pub previous_period: &'static str,

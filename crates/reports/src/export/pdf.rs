@@ -45,6 +45,8 @@ pub struct Trend {
     pub chart: Chart,
     /// The bars' name and one value per label (e.g. ratings per day).
     pub bars: Option<(String, Vec<f64>)>,
+    /// The left axis' top when it is fixed (100 for percentages), else from the values.
+    pub line_max: Option<f64>,
 }
 
 /// One thing a printed report shows, in order.
@@ -78,6 +80,7 @@ pub fn pdf(title: &str, tables: &[Table], charts: &[Chart]) -> Result<Vec<u8>, S
             Block::Trend(Trend {
                 chart: c.clone(),
                 bars: None,
+                line_max: None,
             })
         })
         .collect();
@@ -98,7 +101,7 @@ pub fn document_pdf(doc: &Document) -> Result<Vec<u8>, String> {
     let measure = Measure { face: &face };
     let upright = A4.0 - 2.0 * MARGIN;
     let landscape = doc.blocks.iter().any(|b| match b {
-        Block::Table(t) => measure.table_widths(t, CELL_SIZE, upright).is_none(),
+        Block::Table(t) => measure.table_widths(t, CELL_SIZE, upright, true).is_none(),
         _ => false,
     });
     let page = if landscape { (A4.1, A4.0) } else { A4 };
@@ -152,11 +155,12 @@ enum Op {
         h: f32,
         rgb: Rgb,
     },
-    /// A polyline.
+    /// A polyline, solid or dashed.
     Stroke {
         points: Vec<(f32, f32)>,
         width: f32,
         rgb: Rgb,
+        dash: bool,
     },
     Dot {
         x: f32,
@@ -202,6 +206,19 @@ impl Measure<'_> {
             .fold(0.0, f32::max)
     }
 
+    /// The least width that sets `text` on two lines (its width when it is one word).
+    fn two_lines(&self, text: &str, size: f32) -> f32 {
+        let pieces = words(text);
+        (1..pieces.len())
+            .map(|k| {
+                let first = pieces[..k].concat();
+                let second = pieces[k..].concat();
+                self.width(first.trim_end(), size)
+                    .max(self.width(second.trim_end(), size))
+            })
+            .fold(self.width(text, size), f32::min)
+    }
+
     /// Breaks text into lines no wider than `max`: at spaces and after hyphens; a single word
     /// wider than `max` is broken between letters rather than cut.
     fn wrap(&self, text: &str, size: f32, max: f32) -> Vec<String> {
@@ -235,35 +252,41 @@ impl Measure<'_> {
     }
 
     /// Column widths for `table` set in `size` within `max` points, or `None` when it cannot
-    /// fit without breaking words. Figures' columns are as wide as their widest figure or the
-    /// widest word of their header (headers wrap); text columns as their widest text, narrowed
-    /// down to their widest word when the page needs it.
-    fn table_widths(&self, table: &Table, size: f32, max: f32) -> Option<Vec<f32>> {
+    /// fit so. Figures' columns are as wide as their widest figure or their header on two lines;
+    /// text columns as their widest text, narrowed down to two lines when the page needs it
+    /// (`strict`) or, failing that, a word a line; headers then a word a line too.
+    fn table_widths(&self, table: &Table, size: f32, max: f32, strict: bool) -> Option<Vec<f32>> {
         let shown = shown(table);
         let cells = |c: usize| shown.iter().filter_map(move |r| r.get(c));
         let mut natural = Vec::new();
-        let mut least = Vec::new();
+        // The least width with headers on at most two lines, and with headers a word a line.
+        let (mut two, mut least) = (Vec::new(), Vec::new());
         for (c, col) in table.columns.iter().enumerate() {
             let head_word = self.widest_word(&col.title, size);
+            let head_two = self.two_lines(&col.title, size);
             let head_full = self.width(&col.title, size);
             let widest = cells(c).map(|s| self.width(s, size)).fold(0.0, f32::max);
             let pad = 2.0 * CELL_PAD;
-            if col.kind == "text" {
-                let word = cells(c)
-                    .map(|s| self.widest_word(s, size))
-                    .fold(head_word, f32::max);
-                natural.push(widest.max(head_full) + pad);
-                least.push(word + pad);
+            let (cell_two, cell_word) = if col.kind == "text" {
+                let most = |f: &dyn Fn(&str) -> f32| cells(c).map(|s| f(s)).fold(0.0, f32::max);
+                (
+                    most(&|s| self.two_lines(s, size)),
+                    most(&|s| self.widest_word(s, size)),
+                )
             } else {
-                natural.push(widest.max(head_full) + pad);
-                least.push(widest.max(head_word) + pad);
-            }
+                (widest, widest)
+            };
+            natural.push(widest.max(head_full) + pad);
+            two.push(cell_two.max(head_two) + pad);
+            least.push(cell_word.max(head_word) + pad);
         }
         let sum = |v: &[f32]| v.iter().sum::<f32>();
         if sum(&natural) <= max {
             return Some(natural);
         }
-        if sum(&least) > max {
+        if sum(&two) <= max {
+            least = two;
+        } else if strict || sum(&least) > max {
             return None;
         }
         // Headers wrap first: figures' columns go down to their least; text columns share what
@@ -454,6 +477,7 @@ impl Layout<'_> {
                     points: vec![(x, title_y + 2.5), (x + 14.0, title_y + 2.5)],
                     width: 1.6,
                     rgb: *rgb,
+                    dash: false,
                 });
             } else {
                 self.ops().push(Op::Fill {
@@ -473,7 +497,8 @@ impl Layout<'_> {
             .max(chart.series.iter().map(|(_, v)| v.len()).max().unwrap_or(0));
         let line_values: Vec<f64> = chart.series.iter().flat_map(|(_, v)| finite(v)).collect();
         let bar_values = t.bars.as_ref().map(|(_, v)| finite(v)).unwrap_or_default();
-        let (left_max, left_ticks) = nice_axis(line_values.iter().copied().fold(0.0, f64::max));
+        let highest = line_values.iter().copied().fold(0.0, f64::max);
+        let (left_max, left_ticks) = nice_axis(t.line_max.unwrap_or(highest).max(highest));
         let (right_max, right_ticks) = nice_axis(bar_values.iter().copied().fold(0.0, f64::max));
         let left_w = left_ticks
             .iter()
@@ -505,6 +530,7 @@ impl Layout<'_> {
                 points: vec![(px, y), (px + pw, y)],
                 width: 0.4,
                 rgb: RULE,
+                dash: false,
             });
             let s = decimal(*v, 2);
             let x = px - 3.0 - m.width(&s, tick);
@@ -538,7 +564,22 @@ impl Layout<'_> {
         }
         for (k, (_, values)) in chart.series.iter().enumerate() {
             let rgb = SERIES[k % SERIES.len()];
-            // Each run of finite values is its own line, so gaps stay gaps.
+            // Across hours or days without ratings a thin dashed line, so the trend still reads
+            let all: Vec<(f32, f32)> = values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, v)| (centre(i), y_of(*v, left_max)))
+                .collect();
+            if all.len() > 1 {
+                self.ops().push(Op::Stroke {
+                    points: all,
+                    width: 0.7,
+                    rgb,
+                    dash: true,
+                });
+            }
+            // and each run of days (hours) with ratings a solid line.
             let mut run = Vec::new();
             for (i, v) in values.iter().enumerate() {
                 if v.is_finite() {
@@ -564,6 +605,7 @@ impl Layout<'_> {
             points: vec![(px, py), (px + pw, py)],
             width: 0.6,
             rgb: MUTED,
+            dash: false,
         });
         // As many labels as fit side by side, evenly spaced.
         let widest = chart
@@ -586,24 +628,26 @@ impl Layout<'_> {
                 points,
                 width: 1.6,
                 rgb,
+                dash: false,
             });
         }
     }
 
     fn table(&mut self, table: &Table) {
-        // The largest size (down to a floor) at which the table fits the width unbroken.
-        let mut size = CELL_SIZE;
-        let widths = loop {
-            if let Some(w) = self.m.table_widths(table, size, self.width) {
-                break w;
-            }
-            if size <= MIN_CELL_SIZE {
-                // Even then too wide: equal shares, words broken between letters.
-                let n = table.columns.len().max(1) as f32;
-                break vec![self.width / n; table.columns.len()];
-            }
-            size = (size - 0.5).max(MIN_CELL_SIZE);
-        };
+        // The largest size (down to a floor) at which every text fits on two lines; failing
+        // that, a word a line at the floor; failing that, equal shares, words broken between
+        // letters.
+        let sizes = std::iter::successors(Some(CELL_SIZE), |s| {
+            (*s > MIN_CELL_SIZE).then(|| (s - 0.5).max(MIN_CELL_SIZE))
+        });
+        let fitted = sizes
+            .map(|s| (s, true))
+            .chain([(MIN_CELL_SIZE, false)])
+            .find_map(|(s, strict)| Some((s, self.m.table_widths(table, s, self.width, strict)?)));
+        let (size, widths) = fitted.unwrap_or_else(|| {
+            let n = table.columns.len().max(1);
+            (MIN_CELL_SIZE, vec![self.width / n as f32; n])
+        });
         let right: Vec<bool> = table.columns.iter().map(|c| c.kind != "text").collect();
         let header: Vec<String> = table.columns.iter().map(|c| c.title.clone()).collect();
         let rows = shown(table);
@@ -856,8 +900,15 @@ fn write_pdf(
                         .rect(*x, *y, *w, *h)
                         .fill_nonzero();
                 }
-                Op::Stroke { points, width, rgb } => {
+                Op::Stroke {
+                    points,
+                    width,
+                    rgb,
+                    dash,
+                } => {
+                    let pattern: &[f32] = if *dash { &[2.5, 2.0] } else { &[] };
                     content
+                        .set_dash_pattern(pattern.iter().copied(), 0.0)
                         .set_stroke_rgb(rgb[0], rgb[1], rgb[2])
                         .set_line_width(*width)
                         .set_line_join(pdf_writer::types::LineJoinStyle::RoundJoin)
