@@ -70,8 +70,7 @@ async fn compute(e: &AppState, q: &ReportQuery) -> ApiResult<Report> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable: the trend, the
-    /// tables, a page per registrar).
+    /// `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable, with a chart).
     pub format: ExportFormat,
     /// For CSV: `registrars` (default), `desks`, `hours` or `days`.
     pub table: Option<String>,

@@ -575,7 +575,7 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
         };
         let channels = rule.channels.clone();
         let cfg2 = cfg.clone();
-        let n = notifier
+        let (n, emailed) = notifier
             .store.writer
             .write(move |ctx| {
                 let targets = match &msg {
@@ -584,7 +584,7 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
                 };
                 if msg.is_some() && targets.is_empty() {
                     // The last recipient went since the look above: as with none.
-                    return Ok(0);
+                    return Ok((0, false));
                 }
                 let outcome = if targets.is_empty() { "skipped" } else { "queued" };
                 let fresh = ctx.conn.execute(
@@ -592,7 +592,7 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
                     (&key, end, outcome),
                 )?;
                 if fresh == 0 {
-                    return Ok(0);
+                    return Ok((0, false));
                 }
                 if let Some((msg, printed)) = msg {
                     for (ch, target) in &targets {
@@ -615,12 +615,16 @@ pub(super) async fn reports_due(notifier: &Notifier, now: Millis) -> Result<usiz
                         )?;
                     }
                 }
-                Ok(targets.len())
+                let emailed = targets.iter().any(|(ch, _)| *ch == Channel::Email);
+                Ok((targets.len(), emailed))
             })
             .await?;
         if n == 0 {
             // Drawn for nobody (or the period was handled meanwhile).
             let _ = std::fs::remove_file(&chart);
+        }
+        if !emailed {
+            // Printed for an address that went meanwhile, or for nobody.
             let _ = std::fs::remove_file(&pdf);
         }
         queued += n;
