@@ -19,6 +19,7 @@ mod migrations;
 mod notify;
 mod panels;
 mod powerloss;
+mod reasons;
 mod reports;
 mod samples;
 mod serving;

@@ -17,7 +17,7 @@ pub const MAX_REASONS: usize = 8;
 /// Labels longer than this do not fit a button.
 pub const MAX_LABEL: usize = 40;
 /// A pick this long after the screen closed is still taken: the tap was on its way.
-pub const SLACK_MS: Millis = 10_000;
+pub const SLACK_MS: Millis = 5_000;
 
 /// A reason's label in each language of the screens.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
