@@ -64,7 +64,7 @@ function reasonsTable(title: string, first: string, kind: string, reasons: Repor
     h(
       "table",
       {},
-      h("tr", {}, h("th", {}, first), ...reasons.totals.map((r) => h("th", { "data-code": r.code }, r.label)), h("th", {}, tr.withoutReason)),
+      h("tr", {}, h("th", {}, first), ...reasons.totals.map((r) => h("th", { class: "num", "data-code": r.code }, r.label)), h("th", { class: "num" }, tr.withoutReason)),
       ...groups.map((g) =>
         h(
           "tr",
