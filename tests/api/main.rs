@@ -20,6 +20,7 @@ mod notify;
 mod panels;
 mod powerloss;
 mod printed;
+mod reasons;
 mod reports;
 mod samples;
 mod serving;

@@ -325,6 +325,48 @@ async fn every_setting_applies_at_once_or_is_marked_for_restart() {
     serve(false).await;
     walked.extend(["serving_grace_secs", "serving_max_minutes"]);
 
+    // --- Reasons for low ratings: the list, on or off, and the window, on the next pick. -------
+    let reasons_desk = app.desk("Окно с причинами").await;
+    let low = || {
+        let app = &app;
+        async move { app.rate(reasons_desk, 1).await["id"].as_i64().unwrap() }
+    };
+    let pick = |rating: i64, code: &'static str| {
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/v1/ratings/{rating}/reason"),
+                json!({"reason": code}),
+            )
+            .await
+        }
+    };
+    let old = low().await;
+    set(
+        &app,
+        json!({"reasons": [{"code": "talon", "labels": {"ru": "Талон", "en": "Ticket", "es": "Turno"}}]}),
+    )
+    .await;
+    let r = low().await;
+    assert_eq!(pick(r, "queue").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, b) = pick(r, "talon").await;
+    assert_eq!(
+        (s, &b["reason"]["label"]),
+        (StatusCode::CREATED, &json!("Талон"))
+    );
+    set(&app, json!({"reasons_enabled": false})).await;
+    let r = low().await;
+    assert_eq!(pick(r, "talon").await.0, StatusCode::CONFLICT);
+    set(&app, json!({"reasons_enabled": true})).await;
+    assert_eq!(pick(r, "talon").await.0, StatusCode::CREATED);
+    // `old` is past 5 s and the slack, well within 120 s.
+    set(&app, json!({"reasons_timeout_secs": 5})).await;
+    tokio::time::sleep(Duration::from_millis(10_500)).await;
+    assert_eq!(pick(old, "talon").await.0, StatusCode::CONFLICT);
+    set(&app, json!({"reasons_timeout_secs": 120})).await;
+    assert_eq!(pick(old, "talon").await.0, StatusCode::CREATED);
+    walked.extend(["reasons", "reasons_enabled", "reasons_timeout_secs"]);
+
     // --- The time zone: reports, the leaderboard's day, the time in alerts. -----------------
     set(&app, json!({"timezone": "UTC"})).await;
     let (_, report) = app.get("/api/v1/reports?period=today").await;

@@ -258,7 +258,8 @@ function openConsole(main: HTMLElement, me: string) {
         "li",
         { "data-contest": String(c.id) },
         dot,
-        ` ${levelNames(c.rating.scale)[c.rating.score - 1] ?? c.rating.score} · ${c.registrar_name} · ${c.desk_name} · ${dateTime(c.rating.at)}`,
+        ` ${levelNames(c.rating.scale)[c.rating.score - 1] ?? c.rating.score} · ${c.registrar_name} · ${c.desk_name} · ${dateTime(c.rating.at)} `,
+        reasonTag(c.rating),
         h("blockquote", {}, c.comment),
         decide("uphold", tr.uphold, "secondary"),
         decide("annul", tr.annul, "danger"),
@@ -288,6 +289,9 @@ function openConsole(main: HTMLElement, me: string) {
         o.selected = String(s[key]) === v;
         return o;
       }));
+    // One reason a line, `code | ru | en | es`: short enough to edit without a table editor.
+    const reasonsText = h("textarea", { name: "reasons", rows: String(Math.max(3, s.reasons.length + 1)), spellcheck: "false" });
+    reasonsText.value = s.reasons.map((r) => [r.code, r.labels.ru, r.labels.en, r.labels.es].join(" | ")).join("\n");
     const form = h(
       "form",
       { class: "settings" },
@@ -299,6 +303,9 @@ function openConsole(main: HTMLElement, me: string) {
       field(tr.initials, check("display_initials")),
       field(tr.hideUnranked, check("display_hide_unranked")),
       field(tr.lockout, text("panel_lockout_secs", "number")),
+      field(tr.reasonsEnabled, check("reasons_enabled")),
+      field(tr.reasonsTimeout, text("reasons_timeout_secs", "number")),
+      field(tr.reasonsList, reasonsText),
       field(tr.retention, h("span", { class: "inline" }, text("photo_retention_days", "number"), text("audio_retention_days", "number"))),
       field(tr.kiosk, check("kiosk_display")),
       field(tr.kioskMonitor, text("kiosk_monitor", "number")),
@@ -314,6 +321,14 @@ function openConsole(main: HTMLElement, me: string) {
         else if (el instanceof HTMLInputElement && el.type === "number") patch[key] = Number(el.value);
         else patch[key] = el.value;
       }
+      // Checked by the engine, which names a bad line's problem (an empty label, a code twice).
+      patch.reasons = reasonsText.value
+        .split("\n")
+        .filter((line) => line.trim())
+        .map((line) => {
+          const [code = "", ru = "", en = "", es = ""] = line.split("|").map((x) => x.trim());
+          return { code, labels: { ru, en, es } };
+        });
       void act(async () => {
         const saved = await send<Settings>("PATCH", "/api/v1/settings", patch);
         if (saved.language !== s.language) {
@@ -475,7 +490,7 @@ function openConsole(main: HTMLElement, me: string) {
       const box = h("div", { class: "evidence" });
       const show = h("button", { type: "button", class: "link" }, tr.show);
       show.addEventListener("click", () => void act(() => showEvidence(r, box)));
-      return h("li", { "data-rating": String(r.id) }, dot, ` ${dateTime(r.at)} · ${deskNames.get(r.desk_id) ?? r.desk_id} `, show, box);
+      return h("li", { "data-rating": String(r.id) }, dot, ` ${dateTime(r.at)} · ${deskNames.get(r.desk_id) ?? r.desk_id} `, reasonTag(r), show, box);
     });
     recentCard.replaceChildren(h("h2", {}, tr.recent), h("ul", { class: "contests" }, ...items));
   };
@@ -494,6 +509,8 @@ function openConsole(main: HTMLElement, me: string) {
         dot,
         ` ${dateTime(r.at)} · ${deskNames.get(r.desk_id) ?? r.desk_id} · ${r.registrar_id ? names.get(r.registrar_id) ?? "" : tr.nobodyAtDesk} — `,
         h("em", { class: "flag" }, tr.flags[r.flag ?? ""] ?? r.flag),
+        " ",
+        reasonTag(r),
       );
     };
     flaggedCard.replaceChildren(
@@ -535,6 +552,7 @@ function openConsole(main: HTMLElement, me: string) {
         input: ["inputs"],
         registrar: ["people", "desks"],
         contest: ["contests"],
+        reason: ["recent", "flagged", "contests"],
         correction: ["contests", "today"],
         settings: ["settings", "today"],
       };
@@ -544,6 +562,11 @@ function openConsole(main: HTMLElement, me: string) {
   void refresh(everything());
   // Devices come and go without events (a box unplugged): their state is polled.
   window.setInterval(() => void refresh(new Set(["inputs", "evidence"])), 5000);
+}
+
+/** A rating's reason, as the patient picked it, or nothing. */
+function reasonTag(r: Rating) {
+  return r.reason ? h("em", { class: "reason-label", "data-reason": r.reason.code, title: t().reason }, r.reason.label) : "";
 }
 
 function editableName(name: string, save: (n: string) => Promise<unknown>) {

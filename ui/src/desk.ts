@@ -1,9 +1,11 @@
 // The registrar's panel at a desk: start and end the shift in two clicks, see today's own figures
-// and own low ratings, and contest one that was not deserved.
+// and own low ratings, and contest one that was not deserved. At a desk whose patients press a
+// button remote or a serial box, the panel also offers the reasons for the last low rating, so
+// the patient can pick one there.
 
-import { ApiError, getJson, Live, send, type Desk, type Leaderboard, type LowRating, type Registrar } from "./api";
+import { ApiError, getJson, Live, send, type Desk, type Leaderboard, type LowRating, type PublicSettings, type Registrar } from "./api";
 import { h, levelBar } from "./dom";
-import { num, percent, plural, t, time, levelColor, levelNames, tooManyTries } from "./i18n";
+import { currentLang, num, percent, plural, t, time, levelColor, levelNames, tooManyTries } from "./i18n";
 import { panelAccess } from "./pairing";
 
 export async function mountDesk(root: HTMLElement, deskId: number) {
@@ -14,6 +16,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
   root.replaceChildren(main);
   let picked: number | null = null;
   let editing = false; // a form is open: live updates must not wipe what is being typed
+  let reasonTimer = 0; // hides the reasons when their window closes
 
   const fail = (e: unknown) => {
     status.textContent =
@@ -68,9 +71,10 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
       });
       serving = h("div", { class: "actions" }, b, desk.serving ? h("span", { class: "muted", "data-testid": "serving-since" }, `${tr.servingSince} ${time(desk.serving.since)}`) : null);
     }
-    const [board, lows] = await Promise.all([
+    const [board, lows, settings] = await Promise.all([
       getJson<Leaderboard>("/api/v1/leaderboard?period=today"),
       send<LowRating[]>("GET", `/api/v1/registrars/${session.registrar_id}/low-ratings`, undefined, token),
+      getJson<PublicSettings>("/api/v1/settings/public"),
     ]);
     const mine = board.entries.find((e) => e.registrar_id === session.registrar_id);
     main.replaceChildren(
@@ -84,6 +88,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
         serving,
       ),
       status,
+      reasonPrompt(lows, settings) ?? "",
       h(
         "section",
         { class: "mine" },
@@ -100,6 +105,32 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
       ),
       h("section", { class: "lows" }, h("h3", {}, tr.myLow), lowList(lows, me?.has_pin ?? false, board.scale)),
     );
+  };
+
+  /** The reasons for the newest low rating from a remote or a serial box, while its window is
+   * open (the patient panel asks by itself). */
+  const reasonPrompt = (lows: LowRating[], s: PublicSettings) => {
+    window.clearTimeout(reasonTimer);
+    const last = lows[0]?.rating;
+    if (!last || !s.reasons_enabled || last.source === "panel" || last.reason || last.annulled) return null;
+    const left = Date.parse(last.received_at) + s.reasons_timeout_secs * 1000 - Date.now();
+    if (left <= 0) return null;
+    reasonTimer = window.setTimeout(() => void render(), left + 100);
+    const lang = currentLang();
+    const buttons = s.reasons.map((r) => {
+      const b = h("button", { type: "button", class: "reason", "data-reason": r.code }, r.labels[lang]);
+      b.addEventListener("click", async () => {
+        try {
+          await send("POST", `/api/v1/ratings/${last.id}/reason`, { reason: r.code, panel: "registrar" }, token);
+          status.textContent = "";
+        } catch (e) {
+          fail(e);
+        }
+        void render();
+      });
+      return b;
+    });
+    return h("section", { class: "reasons-ask", "data-testid": "reasons-remote", "data-rating": String(last.id) }, h("h3", {}, tr.reasonForPatient), h("div", { class: "reasons-remote" }, ...buttons));
   };
 
   const pickYourself = (registrars: Registrar[]) => {
@@ -146,6 +177,7 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
         const dot = h("span", { class: "dot" });
         dot.style.background = levelColor(l.rating.score, l.rating.scale);
         const li = h("li", { "data-rating": String(l.rating.id) }, dot, ` ${time(l.rating.at)} · ${levelNames(l.rating.scale)[l.rating.score - 1] ?? names[0]} `);
+        if (l.rating.reason) li.append(h("small", { class: "reason-label", "data-reason": l.rating.reason.code }, `${l.rating.reason.label} `));
         if (l.contest) {
           const word = l.contest.decision === "annulled" ? tr.annulled : l.contest.decision === "upheld" ? tr.upheld : tr.contested;
           li.append(h("em", { class: `contest ${l.contest.decision ?? "open"}` }, word), h("small", {}, ` «${l.contest.comment}»`));
@@ -190,8 +222,11 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
   new Live({
     onState: () => {},
     onResync: () => void render(),
-    onEvent(name) {
-      if (!editing && ["session", "registrar", "desk", "leaderboard", "correction", "contest", "settings"].includes(name)) void render();
+    onEvent(name, data) {
+      // A rating or reason at another desk changes nothing here.
+      const here = (data as { desk_id?: number } | null)?.desk_id === deskId;
+      if (editing) return;
+      if (["session", "registrar", "desk", "leaderboard", "correction", "contest", "settings"].includes(name) || (["rating", "reason"].includes(name) && here)) void render();
     },
   });
   await render();

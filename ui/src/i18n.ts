@@ -87,6 +87,9 @@ const ru = {
   rateQuestion: "Оцените, пожалуйста, как вас обслужили",
   thanks: "Спасибо за оценку!",
   thanksMore: "Ваше мнение помогает нам работать лучше",
+  reasonQuestion: "Что пошло не так?",
+  reasonHint: "Выберите одно — или просто отойдите: оценка уже сохранена",
+  reasonThanks: "Спасибо! Мы разберёмся",
   tooSoon: "Оценка уже принята. Спасибо!",
   noSuchDesk: "Такого окна нет. Проверьте адрес панели.",
   deskOff: "Это окно отключено",
@@ -107,6 +110,7 @@ const ru = {
   myRank: "место",
   myLow: "Мои низкие оценки сегодня",
   noLow: "Низких оценок сегодня нет",
+  reasonForPatient: "Пациент может выбрать причину оценки:",
   contest: "Оспорить",
   contestWhy: "Почему оценка ошибочна? (например: ребёнок нажал кнопку)",
   send: "Отправить",
@@ -195,6 +199,13 @@ const ru = {
   microphone: "Микрофон (пусто — по умолчанию)",
   notice: "Закон требует предупредить пациентов. Разместите у окна табличку: «У этого окна ведётся фото- и аудиозапись»",
   recent: "Последние оценки",
+  reason: "Причина",
+  withoutReason: "без причины",
+  reasonsByRegistrar: "Причины низких оценок по регистраторам",
+  reasonsByDesk: "Причины низких оценок по окнам",
+  reasonsEnabled: "Спрашивать причину после низкой оценки",
+  reasonsTimeout: "Ждать выбора причины, секунд",
+  reasonsList: "Причины: по строке «код | по-русски | English | Español»",
   show: "Показать",
   missing: "нет записи",
   purged: "удалено по сроку хранения",
@@ -499,6 +510,9 @@ const en: Dict = {
   rateQuestion: "Please rate how you were served",
   thanks: "Thank you for your rating!",
   thanksMore: "Your opinion helps us do better",
+  reasonQuestion: "What went wrong?",
+  reasonHint: "Pick one, or simply leave: your rating is saved already",
+  reasonThanks: "Thank you! We will look into it",
   tooSoon: "Your rating is already in. Thank you!",
   noSuchDesk: "There is no such desk. Check the panel's address.",
   deskOff: "This desk is switched off",
@@ -518,6 +532,7 @@ const en: Dict = {
   myRank: "rank",
   myLow: "My low ratings today",
   noLow: "No low ratings today",
+  reasonForPatient: "The patient may pick a reason for the rating:",
   contest: "Contest",
   contestWhy: "Why is this rating wrong? (e.g. a child pressed the button)",
   send: "Send",
@@ -605,6 +620,13 @@ const en: Dict = {
   microphone: "Microphone (empty = default)",
   notice: "The law requires telling patients. Put up a sign at the desk: “Photo and audio recording at this desk”",
   recent: "Latest ratings",
+  reason: "Reason",
+  withoutReason: "no reason",
+  reasonsByRegistrar: "Reasons for low ratings by registrar",
+  reasonsByDesk: "Reasons for low ratings by desk",
+  reasonsEnabled: "Ask for a reason after a low rating",
+  reasonsTimeout: "Wait for a reason, seconds",
+  reasonsList: "Reasons, one per line: “code | Russian | English | Spanish”",
   show: "Show",
   missing: "not recorded",
   purged: "deleted after the retention period",
@@ -904,6 +926,9 @@ const es: Dict = {
   rateQuestion: "Por favor, valore cómo le han atendido",
   thanks: "¡Gracias por su valoración!",
   thanksMore: "Su opinión nos ayuda a mejorar",
+  reasonQuestion: "¿Qué salió mal?",
+  reasonHint: "Elija uno, o simplemente márchese: su valoración ya está guardada",
+  reasonThanks: "¡Gracias! Lo revisaremos",
   tooSoon: "Su valoración ya está registrada. ¡Gracias!",
   noSuchDesk: "Esa ventanilla no existe. Compruebe la dirección del panel.",
   deskOff: "Esta ventanilla está desactivada",
@@ -923,6 +948,7 @@ const es: Dict = {
   myRank: "puesto",
   myLow: "Mis valoraciones bajas de hoy",
   noLow: "Hoy no hay valoraciones bajas",
+  reasonForPatient: "El paciente puede elegir un motivo de la valoración:",
   contest: "Impugnar",
   contestWhy: "¿Por qué es errónea? (p. ej., un niño pulsó el botón)",
   send: "Enviar",
@@ -1010,6 +1036,13 @@ const es: Dict = {
   microphone: "Micrófono (vacío = predeterminado)",
   notice: "La ley exige avisar a los pacientes. Coloque un cartel en la ventanilla: «En esta ventanilla se graban fotos y audio»",
   recent: "Últimas valoraciones",
+  reason: "Motivo",
+  withoutReason: "sin motivo",
+  reasonsByRegistrar: "Motivos de valoraciones bajas por registrador",
+  reasonsByDesk: "Motivos de valoraciones bajas por ventanilla",
+  reasonsEnabled: "Preguntar el motivo tras una valoración baja",
+  reasonsTimeout: "Esperar el motivo, segundos",
+  reasonsList: "Motivos, uno por línea: «código | ruso | inglés | español»",
   show: "Ver",
   missing: "sin grabación",
   purged: "eliminado por el plazo de conservación",
@@ -1239,6 +1272,11 @@ export function isLang(x: unknown): x is Lang {
 export function setLanguage(lang: string) {
   current = isLang(lang) ? lang : "ru";
   document.documentElement.lang = current;
+}
+
+/** The language this screen speaks (the installation's, or the screen's own `?lang=`). */
+export function currentLang(): Lang {
+  return current;
 }
 
 export function t(): Dict {

@@ -1,10 +1,11 @@
 // The patient panel: a touch screen facing the patient shows one big face per level; one tap is
-// one rating, then a thank-you screen while the panel ignores further taps.
+// one rating, then a thank-you screen while the panel ignores further taps. After a low rating it
+// first asks for one reason (big buttons); nobody picking keeps the rating without one.
 
-import { ApiError, getJson, Live, send, type Desk, type PublicSettings as Settings } from "./api";
+import { ApiError, getJson, Live, send, type Desk, type PublicSettings as Settings, type Rating } from "./api";
 import { panelAccess } from "./pairing";
 import { h } from "./dom";
-import { levelColor, levelNames, t } from "./i18n";
+import { currentLang, levelColor, levelNames, t } from "./i18n";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -69,13 +70,57 @@ export async function mountRate(root: HTMLElement, deskId: number) {
     window.setTimeout(showFaces, ms);
   };
 
+  /** Lower half of the scale, as the engine counts it (otklik_store::contests::is_low). */
+  const isLow = (score: number) => score * 2 <= settings.scale;
+
+  /** One screen of reasons; the rating is stored already, so the timeout only moves on. */
+  const askReason = (rating: Rating, pause: number) => {
+    const lang = currentLang();
+    let done = false;
+    const finish = () => {
+      if (done) return false;
+      done = true;
+      window.clearTimeout(timer);
+      return true;
+    };
+    const timer = window.setTimeout(() => {
+      if (finish()) showMessage(tr.thanks, tr.thanksMore, pause, "ok");
+    }, settings.reasons_timeout_secs * 1000);
+    const buttons = settings.reasons.map((r) => {
+      const b = h("button", { class: "reason", type: "button", "data-reason": r.code }, r.labels[lang]);
+      b.addEventListener("click", async () => {
+        if (!finish()) return;
+        try {
+          await send("POST", `/api/v1/ratings/${rating.id}/reason`, { reason: r.code, panel: "patient" }, token);
+          showMessage(tr.reasonThanks, tr.thanksMore, pause, "ok");
+        } catch (e) {
+          // The rating stands either way; the patient is thanked, the console keeps the error.
+          console.warn("reason not stored", e);
+          showMessage(tr.thanks, tr.thanksMore, pause, "ok");
+        }
+      });
+      return b;
+    });
+    screen.replaceChildren(
+      h(
+        "div",
+        { class: "reasons", "data-testid": "reasons" },
+        h("h1", {}, tr.thanks),
+        h("h2", {}, tr.reasonQuestion),
+        h("div", { class: `reason-buttons n${buttons.length}` }, ...buttons),
+        h("p", { class: "muted" }, tr.reasonHint),
+      ),
+    );
+  };
+
   const rate = async (score: number) => {
     if (busy) return;
     busy = true;
     const pause = Math.max(3, settings.panel_lockout_secs) * 1000;
     try {
-      await send("POST", `/api/v1/desks/${deskId}/tap`, { score }, token);
-      showMessage(tr.thanks, tr.thanksMore, pause, "ok");
+      const rating = await send<Rating>("POST", `/api/v1/desks/${deskId}/tap`, { score }, token);
+      if (settings.reasons_enabled && settings.reasons.length > 0 && isLow(score)) askReason(rating, pause);
+      else showMessage(tr.thanks, tr.thanksMore, pause, "ok");
     } catch (e) {
       if (e instanceof ApiError && e.code === "too_soon") showMessage(tr.thanks, tr.tooSoon, pause, "ok");
       else if (e instanceof ApiError && e.status === 409) showMessage(tr.deskOff, "", 5000, "error");

@@ -1,5 +1,6 @@
 // The console's reports: any period, filters, the same figures as GET /api/v1/reports, with a
-// trend, the per-registrar and per-desk tables and a heat map of the week.
+// trend, the per-registrar and per-desk tables, the reasons patients gave for low ratings, and a
+// heat map of the week.
 
 import { getJson, mediaUrl, type Desk, type Registrar, type Report, type ReportGroup as Group } from "./api";
 import { h, levelBar } from "./dom";
@@ -51,6 +52,38 @@ function groupTable(title: string, first: string, groups: Group[], scale: number
       ),
     ),
   );
+}
+
+/** Reasons for low ratings: one column per reason given in the period, then those without one. */
+function reasonsTable(title: string, first: string, kind: string, reasons: Report["reasons"], groups: Report["reasons"]["registrars"]) {
+  const tr = t();
+  return h(
+    "div",
+    { class: "report-table", "data-reasons": kind },
+    h("h3", {}, title),
+    h(
+      "table",
+      {},
+      h("tr", {}, h("th", {}, first), ...reasons.totals.map((r) => h("th", { class: "num", "data-code": r.code }, r.label)), h("th", { class: "num" }, tr.withoutReason)),
+      ...groups.map((g) =>
+        h(
+          "tr",
+          { "data-id": String(g.id) },
+          h("td", {}, g.name || tr.nobodyAtDesk),
+          ...g.counts.map((n) => h("td", { class: "num" }, n ? num(n) : "")),
+          h("td", { class: "num muted" }, g.without_reason ? num(g.without_reason) : ""),
+        ),
+      ),
+    ),
+  );
+}
+
+/** "Reasons: the queue 3 · rudeness 1 · no reason 1" over the period. */
+function reasonsLine(reasons: Report["reasons"]) {
+  const tr = t();
+  const parts = reasons.totals.map((r) => `${r.label} ${num(r.count)}`);
+  if (reasons.without_reason) parts.push(`${tr.withoutReason} ${num(reasons.without_reason)}`);
+  return h("p", { class: "figures", "data-testid": "report-reasons" }, `${tr.reason}: ${parts.join(" · ")}`);
 }
 
 /** Daily satisfaction as a line over the period; days without ratings leave a gap. */
@@ -178,6 +211,13 @@ export function reportsCard(card: HTMLElement) {
         trend(r.days),
         groupTable(tr.byRegistrar, tr.name, r.registrars, r.scale),
         groupTable(tr.byDesk, tr.desk, r.desks, r.scale),
+        ...(r.reasons.totals.length || r.reasons.without_reason
+          ? [
+              reasonsLine(r.reasons),
+              reasonsTable(tr.reasonsByRegistrar, tr.name, "registrars", r.reasons, r.reasons.registrars),
+              reasonsTable(tr.reasonsByDesk, tr.desk, "desks", r.reasons, r.reasons.desks),
+            ]
+          : []),
         h("h3", {}, tr.heat),
         heat(r.hours),
         exportLinks(query()),

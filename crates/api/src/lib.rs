@@ -46,7 +46,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         roster::start_session, roster::end_session,
         ratings::create_rating, ratings::list_ratings, ratings::get_rating, ratings::annul_rating, ratings::restore_rating,
         live::leaderboard, live::events, live::all_events, live::ticket, live::get_settings, live::get_public_settings, live::settings_at_restart, live::patch_settings, live::audit, live::healthz,
-        panels::tap, panels::checkin, panels::checkout, panels::serving, panels::contest, panels::low_ratings,
+        panels::tap, panels::checkin, panels::checkout, panels::serving, panels::pick_reason, panels::contest, panels::low_ratings,
         panels::new_pairing, panels::pair, panels::list_panels, panels::revoke_panel, panels::me,
         inputs::get_input, inputs::put_input, inputs::list_inputs,
         reports::report, reports::export, reports::export_ratings,
@@ -186,6 +186,7 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route("/desks/{id}/checkout", post(panels::checkout))
         .route("/desks/{id}/serving", post(panels::serving))
         .route("/ratings/{id}/contest", post(panels::contest))
+        .route("/ratings/{id}/reason", post(panels::pick_reason))
         .route("/registrars/{id}/low-ratings", get(panels::low_ratings))
         .route("/panels/pair", post(panels::pair))
         .route("/panels/me", get(panels::me))

@@ -18,6 +18,7 @@ use otklik_store::contests::{self, Contest, LowRating};
 use otklik_store::leaderboard::span_for;
 use otklik_store::panels::{self, Pairing, Panel, Role};
 use otklik_store::ratings::{self, NewRating, Rating};
+use otklik_store::reasons::{self, ReasonPicked};
 use otklik_store::roster;
 use otklik_store::serving::{self, ServingChange};
 use otklik_store::sessions::{self, SessionChange, SessionStarted};
@@ -220,6 +221,47 @@ pub async fn serving(
         })
         .await?;
     Ok(Json(change))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PickReasonBody {
+    /// The code of one of the settings' `reasons`.
+    pub reason: String,
+    /// The panel the patient picked on: `patient` (default) or `registrar` (a desk with a
+    /// button remote or a serial box shows the reasons on the registrar's panel). A paired
+    /// panel must name its own role.
+    pub panel: Option<Role>,
+}
+
+/// The patient's reason for a low rating, picked once within `reasons_timeout_secs` of it: from
+/// a panel paired at the rating's desk, the reception PC, or with the token.
+#[utoipa::path(post, path = "/api/v1/ratings/{id}/reason", params(("id" = i64, Path)), request_body = PickReasonBody,
+    responses((status = 201, body = ReasonPicked), (status = 401, description = "Not a panel of the rating's desk", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "Reasons off, not a low rating, too late, or picked already", body = ErrorBody),
+              (status = 422, description = "Not one of the reasons", body = ErrorBody)))]
+pub async fn pick_reason(
+    State(e): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    Id(rating_id): Id,
+    ApiJson(body): ApiJson<PickReasonBody>,
+) -> ApiResult<(StatusCode, Json<ReasonPicked>)> {
+    let role = body.panel.unwrap_or(Role::Patient);
+    // A device paired nowhere learns nothing, not even whether the rating exists.
+    allowed(&e, &peer, &headers, None, role)?;
+    let rating = e
+        .store
+        .reads
+        .read(move |c| ratings::get(c, rating_id))
+        .await?;
+    let via = match allowed(&e, &peer, &headers, Some(rating.desk_id), role)? {
+        Via::Token => reasons::Via::Api,
+        Via::Pairing | Via::ThisPc if role == Role::Registrar => reasons::Via::RegistrarPanel,
+        Via::Pairing | Via::ThisPc => reasons::Via::PatientPanel,
+    };
+    let picked = e.pick_reason(rating_id, body.reason, via).await?;
+    Ok((StatusCode::CREATED, Json(picked)))
 }
 
 /// The registrar a rating is bound to contests it; a supervisor then decides.

@@ -72,7 +72,8 @@ async fn compute(e: &AppState, q: &ReportQuery) -> ApiResult<Report> {
 pub struct ExportQuery {
     /// `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable, with a chart).
     pub format: ExportFormat,
-    /// For CSV: `registrars` (default), `desks`, `hours` or `days`.
+    /// For CSV: `registrars` (default), `desks`, `hours`, `days`, `reasons_registrars` or
+    /// `reasons_desks`.
     pub table: Option<String>,
     pub period: Option<PeriodName>,
     pub from: Option<String>,
@@ -114,7 +115,9 @@ pub async fn export(
             let t = tables.iter().find(|t| t.name == name).ok_or_else(|| {
                 Error::invalid(
                     "table",
-                    format!("'{name}' is not a table: registrars, desks, hours or days"),
+                    format!(
+                        "'{name}' is not a table: registrars, desks, hours, days, reasons_registrars or reasons_desks"
+                    ),
                 )
             })?;
             (export::csv(t), "text/csv; charset=utf-8", "csv")

@@ -150,6 +150,39 @@ impl Engine {
             .await
     }
 
+    /// The patient's reason for a low rating (see `otklik_store::reasons::pick`); if the rating
+    /// raised an alert, the reason follows it to the same chats and addresses.
+    pub async fn pick_reason(
+        &self,
+        rating_id: i64,
+        code: String,
+        via: otklik_store::reasons::Via,
+    ) -> Result<otklik_store::reasons::ReasonPicked> {
+        let rules = self
+            .store
+            .with_settings(otklik_store::reasons::Rules::from_settings);
+        let words = self.store.with_settings(|s| self.notify.words(s));
+        let (picked, queued) = self
+            .store
+            .writer
+            .write(move |ctx| {
+                let picked = otklik_store::reasons::pick(ctx, rating_id, &code, via, &rules)?;
+                let queued = otklik_notify::alerts::on_reason(
+                    ctx.conn,
+                    ctx.now,
+                    rating_id,
+                    &picked.reason.label,
+                    &words,
+                )?;
+                Ok((picked, queued))
+            })
+            .await?;
+        if queued > 0 {
+            self.notify.wake();
+        }
+        Ok(picked)
+    }
+
     /// Stores a rating from any source; its evidence (if the desk collects any) follows after
     /// the commit, without holding up the answer.
     pub async fn add_rating(

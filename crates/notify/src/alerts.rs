@@ -206,6 +206,43 @@ pub fn on_voice(
     Ok(queued)
 }
 
+/// The patient picked a reason for a rating whose alert went out already: a short follow-up to
+/// the same chats and addresses (the alert itself is sent at once, before any reason can be).
+pub fn on_reason(
+    conn: &Connection,
+    now: Millis,
+    rating_id: i64,
+    label: &str,
+    words: &Words,
+) -> Result<usize> {
+    let alert: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT id, targets FROM alerts WHERE rating_id = ?1",
+            [rating_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((alert_id, targets)) = alert else {
+        return Ok(0);
+    };
+    let targets: Vec<(Channel, String)> = serde_json::from_str(&targets).unwrap_or_default();
+    let f = facts(conn, alert_id, rating_id, words)?;
+    let msg = digest::reason(&f, label, words.lang, words.tz);
+    let mut queued = 0;
+    for (channel, target) in &targets {
+        let item = NewItem {
+            channel: *channel,
+            target,
+            kind: Kind::Alert,
+            alert_id: Some(alert_id),
+            photo_of: None,
+            priority: 1,
+        };
+        queued += outbox::enqueue(conn, now, &item, msg.clone())?.len();
+    }
+    Ok(queued)
+}
+
 /// Sends the alerts still open past their time to the escalation chats and addresses (or, if
 /// there are none, again to the usual ones).
 /// `now` is the clock's reading (tests pass a later one rather than wait).

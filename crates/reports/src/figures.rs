@@ -113,6 +113,126 @@ pub struct Report {
     pub days: Vec<Day>,
     /// Alerts raised in the period: how many were taken and resolved, and how fast.
     pub alerts: AlertSummary,
+    /// The reasons patients gave for the period's low ratings.
+    pub reasons: ReasonSummary,
+}
+
+/// How often one reason was given.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ReasonCount {
+    pub code: String,
+    /// As the patient saw it when it was last picked in the period.
+    pub label: String,
+    pub count: u64,
+}
+
+/// One registrar's or desk's reasons.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ReasonGroup {
+    /// The registrar's or desk's id (0: ratings with nobody at the desk).
+    pub id: i64,
+    pub name: String,
+    /// Per reason, in the order of the summary's `totals`.
+    pub counts: Vec<u64>,
+    /// Low ratings left without a reason.
+    pub without_reason: u64,
+}
+
+/// Reasons of the low ratings that count (neither annulled nor flagged) in the period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct ReasonSummary {
+    /// Every reason given in the period, the most given first.
+    pub totals: Vec<ReasonCount>,
+    /// Low ratings left without a reason (nobody picked one, or reasons were off).
+    pub without_reason: u64,
+    /// Registrars and desks with low ratings, the most first.
+    pub registrars: Vec<ReasonGroup>,
+    pub desks: Vec<ReasonGroup>,
+}
+
+/// The reasons of the low ratings in `span`. Read from the ratings themselves, not the roll-ups:
+/// only the lower half of each scale is read, through the time index.
+fn reason_summary(
+    conn: &Connection,
+    span: Span,
+    f: Filter,
+    levels: u8,
+    registrar_names: &BTreeMap<i64, String>,
+    desk_names: &BTreeMap<i64, String>,
+) -> Result<ReasonSummary> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.desk_id, COALESCE(r.registrar_id, 0), r.score, r.scale, w.code, w.label
+         FROM ratings r LEFT JOIN rating_reasons w ON w.rating_id = r.id
+         WHERE r.at >= ?1 AND r.at < ?2 AND r.score * 2 <= r.scale + 1
+           AND (?3 IS NULL OR COALESCE(r.registrar_id, 0) = ?3) AND (?4 IS NULL OR r.desk_id = ?4)
+           AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
+           AND NOT EXISTS (SELECT 1 FROM rating_flags g WHERE g.rating_id = r.id)
+         ORDER BY r.at, r.id",
+    )?;
+    let rows = stmt.query_map(
+        rusqlite::params![span.from, span.to, f.registrar_id, f.desk_id],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        },
+    )?;
+    // (desk, registrar, code) of each low rating; the code's latest label.
+    let mut lows: Vec<(i64, i64, Option<String>)> = Vec::new();
+    let mut labels: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    for row in rows {
+        let (desk, registrar, score, scale, code, label) = row?;
+        if !otklik_store::contests::is_low(score, scale, levels) {
+            continue;
+        }
+        if let (Some(code), Some(label)) = (&code, label) {
+            let e = labels.entry(code.clone()).or_insert((String::new(), 0));
+            e.0 = label;
+            e.1 += 1;
+        }
+        lows.push((desk, registrar, code));
+    }
+    let mut totals: Vec<ReasonCount> = labels
+        .into_iter()
+        .map(|(code, (label, count))| ReasonCount { code, label, count })
+        .collect();
+    totals.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
+    let index: BTreeMap<&str, usize> = totals
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.code.as_str(), i))
+        .collect();
+    let group = |key: fn(&(i64, i64, Option<String>)) -> i64, names: &BTreeMap<i64, String>| {
+        let mut by: BTreeMap<i64, ReasonGroup> = BTreeMap::new();
+        for low in &lows {
+            let id = key(low);
+            let g = by.entry(id).or_insert_with(|| ReasonGroup {
+                id,
+                name: names.get(&id).cloned().unwrap_or_default(),
+                counts: vec![0; totals.len()],
+                without_reason: 0,
+            });
+            match &low.2 {
+                Some(code) => g.counts[index[code.as_str()]] += 1,
+                None => g.without_reason += 1,
+            }
+        }
+        let mut v: Vec<ReasonGroup> = by.into_values().collect();
+        let all = |g: &ReasonGroup| g.counts.iter().sum::<u64>() + g.without_reason;
+        v.sort_by(|a, b| all(b).cmp(&all(a)).then(a.id.cmp(&b.id)));
+        v
+    };
+    Ok(ReasonSummary {
+        without_reason: lows.iter().filter(|l| l.2.is_none()).count() as u64,
+        registrars: group(|l| l.1, registrar_names),
+        desks: group(|l| l.0, desk_names),
+        totals,
+    })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -316,6 +436,7 @@ pub fn report(conn: &Connection, span: Span, f: Filter, tz: Tz, levels: u8) -> R
             .collect(),
         days,
         alerts: alert_summary(conn, span, f.registrar_id, f.desk_id)?,
+        reasons: reason_summary(conn, span, f, levels, &registrar_names, &desk_names)?,
     })
 }
 

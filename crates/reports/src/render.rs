@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
 use super::export::{Block, Chart, Document, Trend, display};
-use super::figures::{Figures, Filter, Group, Report, report};
+use super::figures::{Figures, Filter, Group, ReasonGroup, Report, report};
 use super::table::{Cell, Column, Table};
 use otklik_domain::time::{Span, parse_rfc3339};
 use otklik_domain::words::{self, Catalog, Language, fill, level_names};
@@ -77,7 +77,8 @@ pub fn title(r: &Report, lang: Language, tz: Tz) -> String {
     format!("{}, {}", words::of(lang).tables.report, period_words(r, tz))
 }
 
-/// The report's tables: registrars, desks, hours of the week, days.
+/// The report's tables: registrars, desks, hours of the week, days, and the reasons for low
+/// ratings by registrar and by desk.
 pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
     let w = words::of(lang);
     let levels = usize::from(r.scale);
@@ -105,6 +106,36 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
                     } else {
                         Cell::Empty
                     });
+                    row
+                })
+                .collect(),
+        }
+    };
+    // One column per reason given in the period, then the low ratings left without one.
+    let reasons_table = |name: &str, title: &str, first: &str, groups: &[ReasonGroup]| {
+        let mut columns = vec![col("name", first, "text")];
+        columns.extend(
+            r.reasons
+                .totals
+                .iter()
+                .map(|t| col(&format!("reason_{}", t.code), &t.label, "int")),
+        );
+        columns.push(col("without_reason", w.tables.without_reason, "int"));
+        Table {
+            name: name.to_string(),
+            title: format!("{title}, {period}"),
+            columns,
+            rows: groups
+                .iter()
+                .map(|g| {
+                    let name = if g.name.is_empty() {
+                        w.common.nobody_short.to_string()
+                    } else {
+                        g.name.clone()
+                    };
+                    let mut row = vec![Cell::Text(name)];
+                    row.extend(g.counts.iter().map(|&n| Cell::Int(n as i64)));
+                    row.push(Cell::Int(g.without_reason as i64));
                     row
                 })
                 .collect(),
@@ -158,6 +189,18 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
                 })
                 .collect(),
         },
+        reasons_table(
+            "reasons_registrars",
+            w.tables.reasons_registrars,
+            w.common.registrar,
+            &r.reasons.registrars,
+        ),
+        reasons_table(
+            "reasons_desks",
+            w.tables.reasons_desks,
+            w.common.desk,
+            &r.reasons.desks,
+        ),
     ]
 }
 
@@ -386,8 +429,10 @@ pub fn raw_ratings(
     let mut stmt = conn.prepare(
         "SELECT r.id, r.at, d.name, g.name, r.score, r.scale, r.source,
                 (SELECT reason FROM rating_flags f WHERE f.rating_id = r.id),
-                EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
+                EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id),
+                w.label
          FROM ratings r JOIN desks d ON d.id = r.desk_id LEFT JOIN registrars g ON g.id = r.registrar_id
+              LEFT JOIN rating_reasons w ON w.rating_id = r.id
          WHERE r.at >= ?1 AND r.at < ?2 AND (?3 IS NULL OR r.registrar_id = ?3) AND (?4 IS NULL OR r.desk_id = ?4)
          ORDER BY r.at, r.id LIMIT ?5",
     )?;
@@ -421,6 +466,10 @@ pub fn raw_ratings(
                     } else {
                         Cell::Empty
                     },
+                    match r.get::<_, Option<String>>(9)? {
+                        Some(label) => Cell::Text(label),
+                        None => Cell::Empty,
+                    },
                 ])
             },
         )?
@@ -444,6 +493,7 @@ pub fn raw_ratings(
             col("source", w.tables.source, "text"),
             col("flag", w.tables.flag, "text"),
             col("annulled", w.tables.annulled, "text"),
+            col("reason", w.tables.reason, "text"),
         ],
         rows,
     })

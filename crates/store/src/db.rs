@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "serving",
         include_str!("../../../migrations/0010_serving.sql"),
     ),
+    (
+        11,
+        "reasons",
+        include_str!("../../../migrations/0011_reasons.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

@@ -42,8 +42,9 @@ impl Envelope {
 
 /// The part of an event the public stream may carry: the leaderboard as the display shows it, a
 /// rating's desk and level for the ticker, the screens' settings, and bare "reload" nudges for
-/// changes of desks, registrars, sessions, corrections and contests. Registrar and session ids of
-/// ratings, alerts, contest comments, devices, inputs, chats and the outbox stay private.
+/// changes of desks, registrars, sessions, reasons, corrections and contests. Registrar and
+/// session ids of ratings, the reasons patients picked, alerts, contest comments, devices,
+/// inputs, chats and the outbox stay private.
 pub fn public_view(name: &str, data: &str) -> Option<String> {
     let value = || serde_json::from_str::<serde_json::Value>(data).ok();
     let picked = match name {
@@ -60,7 +61,7 @@ pub fn public_view(name: &str, data: &str) -> Option<String> {
             serde_json::to_value(crate::settings::PublicSettings::from(&full)).ok()?
         }
         "desk" | "registrar" => serde_json::json!({ "id": value()?["id"] }),
-        "session" => serde_json::json!({ "desk_id": value()?["desk_id"] }),
+        "session" | "reason" => serde_json::json!({ "desk_id": value()?["desk_id"] }),
         "correction" | "contest" => serde_json::json!({}),
         _ => return None,
     };

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod media;
 pub mod panels;
 pub mod ratings;
+pub mod reasons;
 pub mod roster;
 pub mod serving;
 pub mod sessions;

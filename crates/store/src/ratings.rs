@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::audit;
 use crate::ledger::{ChainState, Link};
+use crate::reasons::RatingReason;
 use crate::serving;
 use crate::sessions::session_at;
 use crate::writer::WriteCtx;
@@ -77,6 +78,8 @@ pub struct Rating {
     /// the desk) or `outside_serving` (an armed desk's registrar was serving nobody).
     /// Kept and shown, but counted apart from the ranking.
     pub flag: Option<String>,
+    /// What the patient said went wrong, if they picked a reason after a low rating.
+    pub reason: Option<RatingReason>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -165,6 +168,7 @@ pub fn add(ctx: &mut WriteCtx<'_>, new: &NewRating, rules: Rules) -> Result<Rati
         session_id: link.session_id,
         annulled: false,
         flag: flag.map(str::to_string),
+        reason: None,
     };
     ctx.emit("rating", &rating);
     Ok(rating)
@@ -284,7 +288,10 @@ fn suspicion(
 
 const COLUMNS: &str = "r.id, r.desk_id, r.score, r.scale, r.source, r.at, r.received_at, r.registrar_id, r.session_id,
                        EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id),
-                       (SELECT reason FROM rating_flags f WHERE f.rating_id = r.id)";
+                       (SELECT reason FROM rating_flags f WHERE f.rating_id = r.id),
+                       w.code, w.label, w.picked_at";
+/// Joined after `ratings r` wherever [`COLUMNS`] are read.
+const REASON_JOIN: &str = "LEFT JOIN rating_reasons w ON w.rating_id = r.id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Rating> {
     Ok(Rating {
@@ -299,14 +306,24 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Rating> {
         session_id: r.get(8)?,
         annulled: r.get(9)?,
         flag: r.get(10)?,
+        reason: match r.get::<_, Option<String>>(11)? {
+            Some(code) => Some(RatingReason {
+                code,
+                label: r.get(12)?,
+                picked_at: to_rfc3339(r.get(13)?),
+            }),
+            None => None,
+        },
     })
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Rating> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM ratings r WHERE r.id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?
-        .ok_or(Error::NotFound { what: "rating", id })
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM ratings r {REASON_JOIN} WHERE r.id = ?1"
+    ))?
+    .query_row([id], from_row)
+    .optional()?
+    .ok_or(Error::NotFound { what: "rating", id })
 }
 
 #[derive(Debug, Clone, Default)]
@@ -331,7 +348,7 @@ pub struct RatingPage {
 /// Ratings in `[from, to)` in the order they were stored, a page at a time.
 pub fn list(conn: &Connection, f: &Filter) -> Result<RatingPage> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM ratings r
+        "SELECT {COLUMNS} FROM ratings r {REASON_JOIN}
          WHERE r.id > ?1 AND r.at >= ?2 AND r.at < ?3
            AND (?4 IS NULL OR r.desk_id = ?4) AND (?5 IS NULL OR r.registrar_id = ?5)
            AND (NOT ?7 OR EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id))

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::get_setting;
+use crate::reasons::{self, ReasonDef};
 use otklik_domain::error::{Error, Result};
 use otklik_domain::scale;
 
@@ -65,6 +66,12 @@ pub struct Settings {
     /// At an armed desk, a serving nobody ended stops counting presses this many minutes after
     /// it started.
     pub serving_max_minutes: u32,
+    /// After a low rating the patient panel asks for one reason from `reasons`.
+    pub reasons_enabled: bool,
+    /// The reasons a patient may pick, in the order shown (at most 8).
+    pub reasons: Vec<ReasonDef>,
+    /// Seconds the reasons screen waits for a pick; then the rating stays without a reason.
+    pub reasons_timeout_secs: u32,
     /// Seconds of audio kept before a press, and recorded after it.
     pub audio_before_secs: u32,
     pub audio_after_secs: u32,
@@ -107,6 +114,9 @@ pub struct PublicSettings {
     pub display_initials: bool,
     pub display_hide_unranked: bool,
     pub panel_lockout_secs: u32,
+    pub reasons_enabled: bool,
+    pub reasons: Vec<ReasonDef>,
+    pub reasons_timeout_secs: u32,
 }
 
 impl From<&Settings> for PublicSettings {
@@ -122,6 +132,9 @@ impl From<&Settings> for PublicSettings {
             display_initials: s.display_initials,
             display_hide_unranked: s.display_hide_unranked,
             panel_lockout_secs: s.panel_lockout_secs,
+            reasons_enabled: s.reasons_enabled,
+            reasons: s.reasons.clone(),
+            reasons_timeout_secs: s.reasons_timeout_secs,
         }
     }
 }
@@ -152,6 +165,9 @@ impl Default for Settings {
             suspicion_burst_secs: 20,
             serving_grace_secs: 60,
             serving_max_minutes: 60,
+            reasons_enabled: true,
+            reasons: reasons::defaults(),
+            reasons_timeout_secs: 15,
             audio_before_secs: 15,
             audio_after_secs: 15,
             photo_retention_days: 30,
@@ -197,6 +213,10 @@ pub struct SettingsPatch {
     pub suspicion_burst_secs: Option<i64>,
     pub serving_grace_secs: Option<i64>,
     pub serving_max_minutes: Option<i64>,
+    pub reasons_enabled: Option<bool>,
+    /// The whole list at once: it replaces the one stored.
+    pub reasons: Option<Vec<ReasonDef>>,
+    pub reasons_timeout_secs: Option<i64>,
     pub audio_before_secs: Option<i64>,
     pub audio_after_secs: Option<i64>,
     pub photo_retention_days: Option<i64>,
@@ -318,6 +338,22 @@ impl Settings {
         }
         if let Some(mins) = patch.serving_max_minutes {
             s.serving_max_minutes = in_range("serving_max_minutes", mins, 1..=720)?;
+        }
+        if let Some(b) = patch.reasons_enabled {
+            s.reasons_enabled = b;
+        }
+        if let Some(list) = &patch.reasons {
+            s.reasons = reasons::check_list(list)?;
+        }
+        // Long enough to read five buttons, short enough that the next patient finds the faces.
+        if let Some(secs) = patch.reasons_timeout_secs {
+            s.reasons_timeout_secs = in_range("reasons_timeout_secs", secs, 5..=120)?;
+        }
+        if s.reasons_enabled && s.reasons.is_empty() {
+            return Err(Error::invalid(
+                "reasons",
+                "the list is empty: give at least one reason, or turn reasons_enabled off",
+            ));
         }
         // The ring buffer holds `audio_before_secs`; 60 s of each is plenty for one conversation.
         if let Some(v) = patch.audio_before_secs {

@@ -900,6 +900,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ratings/{id}/reason": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The patient's reason for a low rating, picked once within `reasons_timeout_secs` of it: from
+         *     a panel paired at the rating's desk, the reception PC, or with the token.
+         */
+        post: operations["pick_reason"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ratings/{id}/restore": {
         parameters: {
             query?: never;
@@ -2036,6 +2056,11 @@ export interface components {
          * @enum {string}
          */
         PeriodName: "today" | "week" | "month";
+        PickReasonBody: {
+            panel?: null | components["schemas"]["Role"];
+            /** @description The code of one of the settings' `reasons`. */
+            reason: string;
+        };
         PinBody: {
             pin?: string | null;
         };
@@ -2060,6 +2085,10 @@ export interface components {
             min_ratings: number;
             /** Format: int32 */
             panel_lockout_secs: number;
+            reasons: components["schemas"]["ReasonDef"][];
+            reasons_enabled: boolean;
+            /** Format: int32 */
+            reasons_timeout_secs: number;
             /** Format: int32 */
             scale: number;
             timezone: string;
@@ -2090,6 +2119,7 @@ export interface components {
             flag?: string | null;
             /** Format: int64 */
             id: number;
+            reason?: null | components["schemas"]["RatingReason"];
             received_at: string;
             /**
              * Format: int64
@@ -2115,8 +2145,75 @@ export interface components {
              */
             next_after_id?: number | null;
         };
+        /** @description The reason a rating carries, as the API and exports show it. */
+        RatingReason: {
+            code: string;
+            /** @description In the installation's language when it was picked, as the patient saw it. */
+            label: string;
+            picked_at: string;
+        };
         ReasonBody: {
             reason: string;
+        };
+        /** @description How often one reason was given. */
+        ReasonCount: {
+            code: string;
+            /** Format: int64 */
+            count: number;
+            /** @description As the patient saw it when it was last picked in the period. */
+            label: string;
+        };
+        /** @description One reason a patient may pick. */
+        ReasonDef: {
+            /**
+             * @description Stable: reports and exports group by it, so a label may be reworded without losing the
+             *     history. 1 to 32 of a-z, 0-9, '_'.
+             */
+            code: string;
+            labels: components["schemas"]["ReasonLabels"];
+        };
+        /** @description One registrar's or desk's reasons. */
+        ReasonGroup: {
+            /** @description Per reason, in the order of the summary's `totals`. */
+            counts: number[];
+            /**
+             * Format: int64
+             * @description The registrar's or desk's id (0: ratings with nobody at the desk).
+             */
+            id: number;
+            name: string;
+            /**
+             * Format: int64
+             * @description Low ratings left without a reason.
+             */
+            without_reason: number;
+        };
+        /** @description A reason's label in each language of the screens. */
+        ReasonLabels: {
+            en: string;
+            es: string;
+            ru: string;
+        };
+        /** @description The `reason` event and the answer of a pick. */
+        ReasonPicked: {
+            /** Format: int64 */
+            desk_id: number;
+            /** Format: int64 */
+            rating_id: number;
+            reason: components["schemas"]["RatingReason"];
+        };
+        /** @description Reasons of the low ratings that count (neither annulled nor flagged) in the period. */
+        ReasonSummary: {
+            desks: components["schemas"]["ReasonGroup"][];
+            /** @description Registrars and desks with low ratings, the most first. */
+            registrars: components["schemas"]["ReasonGroup"][];
+            /** @description Every reason given in the period, the most given first. */
+            totals: components["schemas"]["ReasonCount"][];
+            /**
+             * Format: int64
+             * @description Low ratings left without a reason (nobody picked one, or reasons were off).
+             */
+            without_reason: number;
         };
         Registrar: {
             active: boolean;
@@ -2157,6 +2254,8 @@ export interface components {
             previous: components["schemas"]["Figures"];
             previous_from: string;
             previous_to: string;
+            /** @description The reasons patients gave for the period's low ratings. */
+            reasons: components["schemas"]["ReasonSummary"];
             /** Format: int64 */
             registrar_id?: number | null;
             registrars: components["schemas"]["Group"][];
@@ -2352,6 +2451,15 @@ export interface components {
              * @description Days photos and audio are kept; the ratings themselves stay.
              */
             photo_retention_days: number;
+            /** @description The reasons a patient may pick, in the order shown (at most 8). */
+            reasons: components["schemas"]["ReasonDef"][];
+            /** @description After a low rating the patient panel asks for one reason from `reasons`. */
+            reasons_enabled: boolean;
+            /**
+             * Format: int32
+             * @description Seconds the reasons screen waits for a pick; then the rating stays without a reason.
+             */
+            reasons_timeout_secs: number;
             /**
              * Format: int32
              * @description Levels of the rating scale for new ratings: 3, 4, 5 or 7.
@@ -2439,6 +2547,11 @@ export interface components {
             photo_quality?: number | null;
             /** Format: int64 */
             photo_retention_days?: number | null;
+            /** @description The whole list at once: it replaces the one stored. */
+            reasons?: components["schemas"]["ReasonDef"][] | null;
+            reasons_enabled?: boolean | null;
+            /** Format: int64 */
+            reasons_timeout_secs?: number | null;
             /** Format: int64 */
             scale?: number | null;
             /** Format: int64 */
@@ -4799,6 +4912,66 @@ export interface operations {
             };
         };
     };
+    pick_reason: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PickReasonBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReasonPicked"];
+                };
+            };
+            /** @description Not a panel of the rating's desk */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Reasons off, not a low rating, too late, or picked already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not one of the reasons */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     restore_rating: {
         parameters: {
             query?: never;
@@ -5048,7 +5221,10 @@ export interface operations {
             query: {
                 /** @description `csv` (one table), `xlsx` (every table, a sheet each) or `pdf` (printable, with a chart). */
                 format: components["schemas"]["ExportFormat"];
-                /** @description For CSV: `registrars` (default), `desks`, `hours` or `days`. */
+                /**
+                 * @description For CSV: `registrars` (default), `desks`, `hours`, `days`, `reasons_registrars` or
+                 *     `reasons_desks`.
+                 */
                 table?: string;
                 period?: components["schemas"]["PeriodName"];
                 from?: string;

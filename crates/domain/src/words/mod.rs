@@ -78,6 +78,9 @@ pub struct Messages {
     pub resolve: &'static str,
     pub voice: &'static str,
     pub voice_subject: &'static str,
+    /// The reason a patient picked after the alert went out.
+    pub reason: &'static str,
+    pub reason_subject: &'static str,
     pub escalated: &'static str,
     pub escalated_subject: &'static str,
     pub taken: &'static str,
@@ -153,6 +156,12 @@ pub struct Tables {
     pub score: &'static str,
     pub source: &'static str,
     pub flag: &'static str,
+    /// The reasons patients gave for low ratings: the column of the raw export, the tables'
+    /// headings, and the column of low ratings without one.
+    pub reason: &'static str,
+    pub reasons_registrars: &'static str,
+    pub reasons_desks: &'static str,
+    pub without_reason: &'static str,
     /// Monday first.
     pub weekdays: [&'static str; 7],
     /// The printed report's trend of a single day.

@@ -167,6 +167,48 @@ pub(super) fn voice_at(f: &AlertFacts, lang: Language, tz: Tz, now: Millis) -> O
     }
 }
 
+/// The reason the patient picked after the alert went out ("💬 Причина по оценке #12: Очередь ·
+/// Окно 2 · Иванова М. · 14:05").
+pub fn reason(f: &AlertFacts, label: &str, lang: Language, tz: Tz) -> Outgoing {
+    let w = words::of(lang);
+    let id = format!("#{}", f.rating_id);
+    let id_html = match &f.link {
+        Some(href) => link(href, &id),
+        None => id.clone(),
+    };
+    let mut tail = vec![desk_label(&f.desk, w)];
+    tail.extend(f.registrar.clone());
+    tail.push(stamp(f.at, now_ms(), tz, lang));
+    let tail_html: Vec<String> = tail.iter().map(|s| esc(s)).collect();
+    Outgoing {
+        subject: format!(
+            "Otklik: {}",
+            fill(
+                w.messages.reason_subject,
+                &[("id", &f.rating_id.to_string()), ("reason", label)]
+            )
+        ),
+        text: format!(
+            "💬 {} · {}",
+            fill(w.messages.reason, &[("id", &id), ("reason", label)]),
+            tail.join(" · ")
+        ),
+        html: Some(format!(
+            "💬 {} · {}",
+            fill(
+                w.messages.reason,
+                &[
+                    ("id", &id_html),
+                    ("reason", &format!("<b>{}</b>", esc(label)))
+                ]
+            ),
+            tail_html.join(" · ")
+        )),
+        attachments: Vec::new(),
+        buttons: Vec::new(),
+    }
+}
+
 /// An alert nobody took within `minutes`, for the escalation chats and addresses: says so, then
 /// the alert's facts. The same buttons.
 pub fn escalation(f: &AlertFacts, minutes: i64, lang: Language, tz: Tz) -> Outgoing {

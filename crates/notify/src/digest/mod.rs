@@ -19,7 +19,7 @@ mod tests;
 
 pub use alerts::{
     AlertFacts, AlertState, alert, alert_state_line, alert_summary, buttons_taken, cause_prompt,
-    escalation, voice,
+    escalation, reason, voice,
 };
 pub use answers::{desk_text, help_text, leaderboard_text};
 pub use chart::{CHART_SIZE, report_chart};

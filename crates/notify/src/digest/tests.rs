@@ -109,6 +109,7 @@ fn hourly() -> Report {
         hours: Vec::new(),
         days: Vec::new(),
         alerts: Default::default(),
+        reasons: Default::default(),
     }
 }
 
