@@ -823,6 +823,17 @@ fn write_rows(
     let mut sessions = plan.sessions.iter().peekable();
     let mut unassigned = plan.unassigned.iter().peekable();
     let mut day_ratings: Vec<Planned> = Vec::new();
+    // Reasons for about half the low ratings, the queue and waiting most often: drawn from a
+    // stream of their own, so the same seed still gives the same ratings as before reasons.
+    let mut reason_rng = StdRng::seed_from_u64(opts.seed ^ 0x5245_4153_4f4e);
+    let reason_list: &[otklik_store::reasons::ReasonDef] = if settings.reasons_enabled {
+        &settings.reasons
+    } else {
+        &[]
+    };
+    let mut reason_stmt = tx.prepare(
+        "INSERT INTO rating_reasons (rating_id, code, label, picked_at, via) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     // A day at a time, to keep memory small however long the history.
     for (d, day) in plan.days.iter().enumerate() {
         day_ratings.clear();
@@ -857,6 +868,37 @@ fn write_rows(
                 } else {
                     written.no_session += 1;
                 }
+            }
+            if !reason_list.is_empty()
+                && otklik_store::contests::is_low(link.score, link.scale, levels)
+                && reason_rng.random_bool(0.55)
+            {
+                // The first reasons of the list twice as likely as the rest.
+                let weights: Vec<usize> = (0..reason_list.len())
+                    .map(|i| if i < 2 { 2 } else { 1 })
+                    .collect();
+                let mut u = reason_rng.random_range(0..weights.iter().sum::<usize>());
+                let pick = weights
+                    .iter()
+                    .position(|&w| {
+                        let hit = u < w;
+                        u = u.saturating_sub(w);
+                        hit
+                    })
+                    .unwrap_or(0);
+                let r = &reason_list[pick];
+                let via = if link.source == "panel" {
+                    "patient_panel"
+                } else {
+                    "registrar_panel"
+                };
+                reason_stmt.execute(params![
+                    id,
+                    r.code,
+                    r.labels.of(settings.language),
+                    received_at + reason_rng.random_range(2_000..12_000),
+                    via
+                ])?;
             }
             while plan
                 .annul_after

@@ -141,7 +141,8 @@ pub fn check_list(list: &[ReasonDef]) -> Result<Vec<ReasonDef>> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RatingReason {
     pub code: String,
-    /// In the installation's language when it was picked, as the patient saw it.
+    /// In the installation's language when it was picked (the console's, whatever language
+    /// the panel spoke), kept as it read then.
     pub label: String,
     pub picked_at: String,
 }

@@ -2148,7 +2148,10 @@ export interface components {
         /** @description The reason a rating carries, as the API and exports show it. */
         RatingReason: {
             code: string;
-            /** @description In the installation's language when it was picked, as the patient saw it. */
+            /**
+             * @description In the installation's language when it was picked (the console's, whatever language
+             *     the panel spoke), kept as it read then.
+             */
             label: string;
             picked_at: string;
         };
