@@ -160,8 +160,8 @@ impl Engine {
         let cfg = self.notify.config();
         // Alerts and the webhook are queued in the rating's own transaction: no rating without
         // its messages, whatever happens next.
-        let words =
-            (!cfg.alerts.is_empty()).then(|| self.store.with_settings(|s| self.notify.words(s)));
+        let words = (!cfg.alerts.is_empty() || !cfg.windows.is_empty())
+            .then(|| self.store.with_settings(|s| self.notify.words(s)));
         let photo_expected = self.evidence.takes_photos(new.desk_id);
         let (rating, queued) = self
             .store
@@ -180,6 +180,7 @@ impl Engine {
                         words,
                         photo_expected,
                     )?;
+                    queued += otklik_notify::windows::on_rating(ctx, &rating, &cfg, words)?;
                 }
                 if !cfg.webhook_url.is_empty() {
                     queued += otklik_notify::outbox::enqueue(

@@ -13,6 +13,7 @@ mod schedule;
 pub mod secrets;
 pub mod telegram;
 pub mod webhook;
+pub mod windows;
 mod worker;
 
 use std::collections::BTreeMap;
