@@ -134,6 +134,95 @@ impl Default for AlertRule {
     }
 }
 
+/// A video surveillance system told of every rating (see `video`): `milestone` (XProtect's
+/// generic event: `address` is `host:port`, port 1234 by default there; `text` the event line,
+/// with placeholders), `axxon` (Axxon Next/One: `address` is its web server's URL, `text` the
+/// macro's id), `get` (`address` is a URL template with placeholders, fetched with GET).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideoTarget {
+    pub kind: String,
+    pub address: String,
+    pub text: String,
+    /// Scores it is told of; empty = every rating.
+    pub scores: Vec<i64>,
+}
+
+impl Default for VideoTarget {
+    fn default() -> Self {
+        VideoTarget {
+            kind: "get".to_string(),
+            address: String::new(),
+            text: String::new(),
+            scores: Vec::new(),
+        }
+    }
+}
+
+fn check_video(i: usize, t: &VideoTarget, levels: u8) -> Result<()> {
+    let field = |f: &str| format!("video[{i}].{f}");
+    let placeholders = |f: &str, s: &str| {
+        let bad = crate::video::unknown_placeholders(s);
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                field(f),
+                format!(
+                    "{{{}}} is not a placeholder; there are {{{}}}",
+                    bad[0],
+                    crate::video::PLACEHOLDERS.join("}, {")
+                ),
+            ))
+        }
+    };
+    match t.kind.as_str() {
+        "milestone" => {
+            let ok = t.address.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty()
+                    && !host.contains(char::is_whitespace)
+                    && port.parse::<u16>().is_ok_and(|p| p > 0)
+            });
+            if !ok {
+                return Err(Error::invalid(
+                    field("address"),
+                    format!(
+                        "'{}' is not host:port (XProtect listens on port 1234)",
+                        t.address
+                    ),
+                ));
+            }
+            placeholders("text", &t.text)?;
+        }
+        "axxon" => {
+            check_url(&field("address"), &t.address)?;
+            if t.text.trim().is_empty() {
+                return Err(Error::invalid(
+                    field("text"),
+                    "needs the id of the macro to run",
+                ));
+            }
+        }
+        "get" => {
+            check_url(&field("address"), &t.address)?;
+            placeholders("address", &t.address)?;
+        }
+        other => {
+            return Err(Error::invalid(
+                field("kind"),
+                format!("'{other}' is not milestone, axxon or get"),
+            ));
+        }
+    }
+    if let Some(s) = t.scores.iter().find(|s| **s < 1 || **s > i64::from(levels)) {
+        return Err(Error::invalid(
+            field("scores"),
+            format!("{s} is not a level of the {levels}-level scale"),
+        ));
+    }
+    Ok(())
+}
+
 /// The kinds of window rule.
 pub const WINDOW_KINDS: [&str; 4] = ["low_share", "low_run", "top_share", "top_run"];
 
@@ -267,6 +356,8 @@ pub struct NotifyConfig {
     pub reports: Vec<ReportRule>,
     /// Every new rating is posted here as JSON; empty = off.
     pub webhook_url: String,
+    /// Video surveillance systems told of every rating (through the webhook's queue).
+    pub video: Vec<VideoTarget>,
     /// The longest wait between two tries while a channel is down (the wait doubles from 1 s).
     pub retry_max_secs: u32,
     /// The address supervisors open Otklik at, for links to evidence in reports
@@ -290,6 +381,7 @@ impl Default for NotifyConfig {
                 },
             ],
             webhook_url: String::new(),
+            video: Vec::new(),
             retry_max_secs: 300,
             link_base: String::new(),
         }
@@ -439,6 +531,9 @@ impl NotifyConfig {
         if !self.webhook_url.is_empty() {
             check_url("webhook_url", &self.webhook_url)?;
         }
+        for (i, t) in self.video.iter().enumerate() {
+            check_video(i, t, levels)?;
+        }
         in_range("retry_max_secs", self.retry_max_secs.into(), 1..=3600)?;
         if !self.link_base.is_empty() {
             check_url("link_base", &self.link_base)?;
@@ -566,6 +661,36 @@ mod tests {
                 .starts_with("webhook_url")
         );
         check_address("x", "Head <head@clinic.example>").unwrap();
+    }
+
+    #[test]
+    fn video_targets_are_checked() {
+        let mut c = NotifyConfig::default();
+        let t = |kind: &str, address: &str, text: &str| VideoTarget {
+            kind: kind.into(),
+            address: address.into(),
+            text: text.into(),
+            scores: Vec::new(),
+        };
+        c.video = vec![
+            t("milestone", "10.0.0.5:1234", "Otklik {desk} {score}"),
+            t("axxon", "http://10.0.0.6:8000", "7"),
+            t("get", "http://nvr/mark?t={unix}", ""),
+        ];
+        c.validate(3).unwrap();
+        for (bad, field) in [
+            (t("milestone", "10.0.0.5", ""), "video[0].address"),
+            (t("milestone", "nvr:1234", "{when}"), "video[0].text"),
+            (t("axxon", "http://nvr:8000", ""), "video[0].text"),
+            (t("get", "nvr/mark", ""), "video[0].address"),
+            (t("get", "http://nvr/?t={when}", ""), "video[0].address"),
+            (t("hikvision", "http://x", ""), "video[0].kind"),
+        ] {
+            let mut c = c.clone();
+            c.video[0] = bad;
+            let e = c.validate(3).unwrap_err().to_string();
+            assert!(e.starts_with(field), "{e}");
+        }
     }
 
     #[test]
