@@ -17,8 +17,8 @@ use crate::common::App;
 use crate::evidence::{ToneMic, jpeg};
 use crate::smtp::SmtpServer;
 
-const TOKEN: &str = "123456789:AAH-test-token-value-0000";
-const GROUP: i64 = -1001234;
+pub(crate) const TOKEN: &str = "123456789:AAH-test-token-value-0000";
+pub(crate) const GROUP: i64 = -1001234;
 
 /// A camera behind the real interface that always has the same frame.
 struct StillCamera(Vec<u8>);
@@ -60,7 +60,7 @@ async fn desk_with_evidence(app: &App) -> (i64, Vec<u8>) {
     (desk, frame)
 }
 
-async fn telegram_on(app: &App, bot: &BotApi, extra: Value) {
+pub(crate) async fn telegram_on(app: &App, bot: &BotApi, extra: Value) {
     let (s, b) = app
         .put("/api/v1/notify/secrets", json!({ "telegram_token": TOKEN }))
         .await;
@@ -85,7 +85,7 @@ fn merge(a: &mut Value, b: Value) {
 }
 
 /// Subscribes `chat` with a pairing code from the console.
-async fn pair(app: &App, bot: &BotApi, chat: i64, title: &str) {
+pub(crate) async fn pair(app: &App, bot: &BotApi, chat: i64, title: &str) {
     let (s, p) = app.post("/api/v1/notify/pairing", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{p}");
     let code = p["code"].as_str().unwrap().to_string();
@@ -113,7 +113,7 @@ async fn pair(app: &App, bot: &BotApi, chat: i64, title: &str) {
     );
 }
 
-fn deliveries_to(bot: &BotApi, chat: i64) -> Vec<Call> {
+pub(crate) fn deliveries_to(bot: &BotApi, chat: i64) -> Vec<Call> {
     bot.delivered()
         .into_iter()
         .filter(|c| c.chat_id == Some(chat))
@@ -846,7 +846,7 @@ async fn reports_go_by_their_condition_once_per_period() {
 }
 
 /// Telegram (paired with GROUP) and email, alerts of the lowest score on both.
-async fn both_on(app: &App, bot: &BotApi, smtp: &SmtpServer, extra: Value) {
+pub(crate) async fn both_on(app: &App, bot: &BotApi, smtp: &SmtpServer, extra: Value) {
     telegram_on(app, bot, extra).await;
     pair(app, bot, GROUP, "Регистратура").await;
     let (s, _) = app
@@ -867,7 +867,7 @@ async fn both_on(app: &App, bot: &BotApi, smtp: &SmtpServer, extra: Value) {
 }
 
 /// These tests rate faster than patients do: not a flood to be flagged (see `lan.rs` for that).
-async fn no_flood_rule(app: &App) {
+pub(crate) async fn no_flood_rule(app: &App) {
     let (s, _) = app
         .patch("/api/v1/settings", json!({ "suspicion_burst_count": 0 }))
         .await;

@@ -1,6 +1,7 @@
 //! Integration tests through the real HTTP API on a real port, with a real SQLite file in a
 //! temporary directory. See tests/README.md.
 
+mod alert_rules;
 mod backup;
 mod bad_input;
 mod botapi;

@@ -104,7 +104,7 @@ export interface LiveHandlers {
   onResync(): void;
 }
 
-const EVENTS = ["rating", "reason", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest", "input", "evidence", "media", "alert", "outbox"];
+const EVENTS = ["rating", "reason", "session", "leaderboard", "desk", "registrar", "correction", "settings", "contest", "input", "evidence", "media", "alert", "outbox", "thanks"];
 /** The server pings every 10 s; silence for longer means the connection is dead even if the socket is not. */
 const SILENCE_MS = 25_000;
 

@@ -219,10 +219,25 @@ export async function mountDesk(root: HTMLElement, deskId: number) {
     return form;
   };
 
+  // Thanks to the registrar at this desk (a window rule of top ratings): shown above the panel
+  // for a minute, outside `main` so a re-render keeps it.
+  const thanks = h("p", { class: "thanks", role: "status", "aria-live": "polite", "data-testid": "thanks", hidden: "" });
+  root.prepend(thanks);
+  let thanksTimer = 0;
+  const showThanks = (e: { desk_id: number; kind: string; n: number; percent: number; minutes: number; registrar: string | null }) => {
+    if (e.desk_id !== deskId) return;
+    const text = e.kind === "top_run" ? tr.thanksRun : tr.thanksShare;
+    thanks.textContent = `🌟 ${text.replace("{n}", String(e.n)).replace("{pct}", String(e.percent)).replace("{mins}", String(e.minutes))}${e.registrar ? ` — ${e.registrar}` : ""}`;
+    thanks.hidden = false;
+    window.clearTimeout(thanksTimer);
+    thanksTimer = window.setTimeout(() => (thanks.hidden = true), 60_000);
+  };
+
   new Live({
     onState: () => {},
     onResync: () => void render(),
     onEvent(name, data) {
+      if (name === "thanks") showThanks(data as Parameters<typeof showThanks>[0]);
       // A rating or reason at another desk changes nothing here.
       const here = (data as { desk_id?: number } | null)?.desk_id === deskId;
       if (editing) return;

@@ -231,6 +231,8 @@ class AlertsCard {
       { class: "alert-head" },
       dot,
       " ",
+      // A window rule's alert says what it saw first (in the clinic's language, as sent).
+      a.detail ? h("strong", { class: "alert-window" }, `⚠️ ${a.detail} · `) : "",
       h("strong", {}, levelNames(a.scale)[a.score - 1] ?? String(a.score)),
       ` · ${a.desk} · ${a.registrar ?? tr.unassigned} · `,
       h("time", { datetime: a.at }, when(a.at)),

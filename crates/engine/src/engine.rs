@@ -193,9 +193,10 @@ impl Engine {
         let cfg = self.notify.config();
         // Alerts and the webhook are queued in the rating's own transaction: no rating without
         // its messages, whatever happens next.
-        let words =
-            (!cfg.alerts.is_empty()).then(|| self.store.with_settings(|s| self.notify.words(s)));
+        let words = (!cfg.alerts.is_empty() || !cfg.windows.is_empty())
+            .then(|| self.store.with_settings(|s| self.notify.words(s)));
         let photo_expected = self.evidence.takes_photos(new.desk_id);
+        let tz = self.store.with_settings(|s| s.tz());
         let (rating, queued) = self
             .store
             .writer
@@ -213,6 +214,7 @@ impl Engine {
                         words,
                         photo_expected,
                     )?;
+                    queued += otklik_notify::windows::on_rating(ctx, &rating, &cfg, words)?;
                 }
                 if !cfg.webhook_url.is_empty() {
                     queued += otklik_notify::outbox::enqueue(
@@ -239,6 +241,9 @@ impl Engine {
                         },
                     )?
                     .len();
+                }
+                if !cfg.video.is_empty() {
+                    queued += video(ctx, &rating, &cfg, tz)?;
                 }
                 Ok((rating, queued))
             })
@@ -471,4 +476,55 @@ async fn watch_leaderboard(engine: Arc<Engine>) {
             Err(e) => tracing::warn!(%e, "cannot compute the leaderboard"),
         }
     }
+}
+
+/// Queues the rating for each video surveillance target that takes its score (the webhook's
+/// queue: a recorder that is down gets it when it is back).
+fn video(
+    ctx: &mut otklik_store::writer::WriteCtx<'_>,
+    rating: &otklik_store::ratings::Rating,
+    cfg: &otklik_notify::NotifyConfig,
+    tz: chrono_tz::Tz,
+) -> Result<usize> {
+    let (desk, registrar, at): (String, Option<String>, Millis) = ctx.conn.query_row(
+        "SELECT d.name, g.name, r.at FROM ratings r JOIN desks d ON d.id = r.desk_id
+         LEFT JOIN registrars g ON g.id = r.registrar_id WHERE r.id = ?1",
+        [rating.id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let facts = otklik_notify::video::Facts {
+        rating_id: rating.id,
+        at,
+        desk_id: rating.desk_id,
+        desk: &desk,
+        registrar: registrar.as_deref(),
+        score: rating.score,
+        scale: rating.scale,
+    };
+    let mut queued = 0;
+    for t in cfg
+        .video
+        .iter()
+        .filter(|t| t.scores.is_empty() || t.scores.contains(&rating.score))
+    {
+        let (target, text) = otklik_notify::video::item(t, &facts, tz);
+        queued += otklik_notify::outbox::enqueue(
+            ctx.conn,
+            ctx.now,
+            &otklik_notify::outbox::NewItem {
+                channel: otklik_notify::Channel::Webhook,
+                target: &target,
+                kind: otklik_notify::Kind::Webhook,
+                alert_id: None,
+                photo_of: None,
+                priority: 1,
+            },
+            otklik_notify::Outgoing {
+                text,
+                ..Default::default()
+            },
+        )?
+        .len();
+    }
+    Ok(queued)
 }

@@ -68,7 +68,12 @@ pub fn targets(
     Ok(out)
 }
 
-fn facts(conn: &Connection, alert_id: i64, rating_id: i64, words: &Words) -> Result<AlertFacts> {
+pub(crate) fn facts(
+    conn: &Connection,
+    alert_id: i64,
+    rating_id: i64,
+    words: &Words,
+) -> Result<AlertFacts> {
     conn.query_row(
         "SELECT d.name, g.name, r.at, r.score, r.scale FROM ratings r
          JOIN desks d ON d.id = r.desk_id LEFT JOIN registrars g ON g.id = r.registrar_id
@@ -174,7 +179,7 @@ pub fn on_voice(
     for &rating_id in ratings {
         let alert: Option<(i64, String)> = conn
             .query_row(
-                "SELECT id, targets FROM alerts WHERE rating_id = ?1",
+                "SELECT id, targets FROM alerts WHERE rating_id = ?1 AND rule IS NULL",
                 [rating_id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -313,12 +318,16 @@ pub struct AlertView {
     /// Minutes from the alert to its taking, and to its resolution.
     pub minutes_to_take: Option<i64>,
     pub minutes_to_resolve: Option<i64>,
+    /// A window rule's alert: its kind (`low_share`, `low_run`) and what it saw, in words;
+    /// null for a rating's own alert (the rating is then the one that tipped the window).
+    pub rule: Option<String>,
+    pub detail: Option<String>,
 }
 
 const VIEW_SQL: &str =
     "SELECT a.id, a.rating_id, r.desk_id, d.name, g.name, r.score, r.scale, r.at,
         a.state, a.created_at, a.taken_by, a.taken_at, a.resolved_by, a.resolved_at, a.cause,
-        a.escalated_at
+        a.escalated_at, a.rule, a.detail
     FROM alerts a JOIN ratings r ON r.id = a.rating_id JOIN desks d ON d.id = r.desk_id
     LEFT JOIN registrars g ON g.id = r.registrar_id";
 
@@ -346,6 +355,8 @@ fn view(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertView> {
         escalated_at: escalated_at.map(to_rfc3339),
         minutes_to_take: taken_at.map(|t| (t - created) / 60_000),
         minutes_to_resolve: resolved_at.map(|t| (t - created) / 60_000),
+        rule: r.get(16)?,
+        detail: r.get(17)?,
     })
 }
 

@@ -12,7 +12,9 @@ pub mod outbox;
 mod schedule;
 pub mod secrets;
 pub mod telegram;
+pub mod video;
 pub mod webhook;
+pub mod windows;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -197,7 +199,10 @@ impl Notifier {
         for (channel, on) in [
             (Channel::Telegram, cfg.telegram.enabled),
             (Channel::Email, cfg.email.enabled),
-            (Channel::Webhook, !cfg.webhook_url.is_empty()),
+            (
+                Channel::Webhook,
+                !cfg.webhook_url.is_empty() || !cfg.video.is_empty(),
+            ),
         ] {
             let counts = outbox::counts(conn, channel)?;
             let h = all.get(&channel);

@@ -31,6 +31,16 @@ impl Transport for Webhook {
     /// `target` is the URL; `msg.text` the JSON body. Its `id` goes as `Idempotency-Key` too:
     /// a delivery whose answer was lost is sent again, and the receiver can tell.
     async fn send(&self, target: &str, msg: &Outgoing) -> Result<Sent, SendError> {
+        // Video surveillance targets (see `video`) share this queue.
+        if let Some(addr) = target.strip_prefix("tcp://") {
+            return send_line(addr, &msg.text).await;
+        }
+        if let Some(url) = target.strip_prefix("get:") {
+            let reply = self.http.get(url).send().await.map_err(|e| {
+                SendError::Down(format!("the recorder is unreachable: {}", e.without_url()))
+            })?;
+            return answered(reply.status(), "the recorder");
+        }
         let mut request = self
             .http
             .post(target)
@@ -42,11 +52,32 @@ impl Transport for Webhook {
         let reply = request.body(msg.text.clone()).send().await.map_err(|e| {
             SendError::Down(format!("the webhook is unreachable: {}", e.without_url()))
         })?;
-        let status = reply.status();
+        answered(reply.status(), "the webhook")
+    }
+}
+
+/// Milestone's generic event: the line, then the connection closed (that ends the event).
+async fn send_line(addr: &str, line: &str) -> Result<Sent, SendError> {
+    use tokio::io::AsyncWriteExt;
+    let down = |e: std::io::Error| SendError::Down(format!("the recorder at {addr}: {e}"));
+    let io = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(line.as_bytes()).await?;
+        s.shutdown().await
+    };
+    tokio::time::timeout(Duration::from_secs(30), io)
+        .await
+        .map_err(|_| SendError::Down(format!("the recorder at {addr} did not answer in 30 s")))?
+        .map_err(down)?;
+    Ok(Sent::default())
+}
+
+fn answered(status: reqwest::StatusCode, who: &str) -> Result<Sent, SendError> {
+    {
         if status.is_success() {
             return Ok(Sent::default());
         }
-        let text = format!("the webhook answered {status}");
+        let text = format!("{who} answered {status}");
         if status.is_server_error()
             || status == reqwest::StatusCode::REQUEST_TIMEOUT
             || status == reqwest::StatusCode::TOO_MANY_REQUESTS

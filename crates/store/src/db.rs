@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reasons",
         include_str!("../../../migrations/0011_reasons.sql"),
     ),
+    (
+        12,
+        "alert_rules",
+        include_str!("../../../migrations/0012_alert_rules.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

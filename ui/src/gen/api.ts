@@ -1253,6 +1253,7 @@ export interface components {
             desk: string;
             /** Format: int64 */
             desk_id: number;
+            detail?: string | null;
             escalated_at?: string | null;
             /** Format: int64 */
             id: number;
@@ -1268,6 +1269,11 @@ export interface components {
             registrar?: string | null;
             resolved_at?: string | null;
             resolved_by?: string | null;
+            /**
+             * @description A window rule's alert: its kind (`low_share`, `low_run`) and what it saw, in words;
+             *     null for a rating's own alert (the rating is then the one that tipped the window).
+             */
+            rule?: string | null;
             /** Format: int64 */
             scale: number;
             /** Format: int64 */
@@ -1973,6 +1979,11 @@ export interface components {
              * @default
              */
             webhook_url: string;
+            /**
+             * @description Alerts and thanks on windows of ratings; none unless set (see `WindowRule`).
+             * @default []
+             */
+            windows: components["schemas"]["WindowRule"][];
         };
         NotifyState: {
             /** @description The bot's @username, once Telegram answered. */
@@ -2678,6 +2689,70 @@ export interface components {
          * @enum {string}
          */
         Via: "this_pc" | "token" | "pairing";
+        /**
+         * @description An alert on a window of ratings rather than one: `low_share` (the share of low ratings at a
+         *     desk over the last `minutes` reaches `percent`, with at least `min_ratings`), `low_run`
+         *     (`run` low ratings in a row at a desk), and the thanks `top_share` and `top_run` (the same
+         *     with top ratings, for a registrar), shown on the registrar's desk panel. Each fires once when
+         *     its condition becomes true and again only after it has cleared.
+         */
+        WindowRule: {
+            /**
+             * @description low_*: where the alert goes (it is taken and resolved like any alert). top_*: the group
+             *     too, besides the desk panel; empty = the panel only.
+             * @default [
+             *       "telegram",
+             *       "email"
+             *     ]
+             */
+            channels: components["schemas"]["Channel"][];
+            /**
+             * @description Desks it watches; empty = every desk.
+             * @default []
+             */
+            desks: number[];
+            /**
+             * Format: int32
+             * @description low_*: minutes untaken before it escalates; 0 = never.
+             * @default 15
+             */
+            escalate_after_mins: number;
+            /**
+             * @description `low_share`, `low_run`, `top_share` or `top_run`.
+             * @default low_share
+             */
+            kind: string;
+            /**
+             * Format: int32
+             * @description share kinds: fewer ratings in the window never fire.
+             * @default 4
+             */
+            min_ratings: number;
+            /**
+             * Format: int32
+             * @description share kinds: the window's length.
+             * @default 15
+             */
+            minutes: number;
+            /**
+             * Format: int32
+             * @description share kinds: the share that fires, in percent (1 to 100).
+             * @default 50
+             */
+            percent: number;
+            /**
+             * Format: int32
+             * @description run kinds: how many in a row; 0 = 3 for low_run, 5 for top_run.
+             * @default 0
+             */
+            run: number;
+            /**
+             * @description The scores that count (low ones for low_*, top ones for top_*); empty = the lowest
+             *     level for low_*, the highest for top_*.
+             * @default []
+             */
+            scores: number[];
+        };
     };
     responses: never;
     parameters: never;

@@ -71,6 +71,13 @@ pub struct Messages {
     pub clinic: &'static str,
     pub score_of: &'static str,
     pub low_rating: &'static str,
+    /// A window alert's headline: low ratings in a row at a desk.
+    pub low_run: &'static str,
+    /// A window alert's headline: the share of low ratings over the last minutes.
+    pub low_share: &'static str,
+    /// Thanks to a registrar: top ratings in a row, or their share over the last minutes.
+    pub top_run: &'static str,
+    pub top_share: &'static str,
     pub rating_named: &'static str,
     pub rating_no: &'static str,
     pub open_rating: &'static str,
