@@ -29,3 +29,4 @@ mod setup;
 mod smtp;
 mod sse;
 mod telegram;
+mod video;
