@@ -31,3 +31,4 @@ mod setup;
 mod smtp;
 mod sse;
 mod telegram;
+mod video;

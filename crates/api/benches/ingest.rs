@@ -53,6 +53,19 @@ fn main() {
         post("/api/v1/desks", json!({"name": "Окно 1"})).await.unwrap();
         post("/api/v1/registrars", json!({"name": "Анна"})).await.unwrap();
         post("/api/v1/desks/1/session", json!({"registrar_id": 1})).await.unwrap();
+        // OTKLIK_BENCH_WINDOWS=0 or 1: no flood flags (a flagged rating skips the window rules,
+        // and this load floods), and with 1 the four window rules on: their cost per rating.
+        let windows_on = std::env::var("OTKLIK_BENCH_WINDOWS").ok();
+        if windows_on.is_some() {
+            let r = http.patch(format!("{base}/api/v1/settings")).bearer_auth(&token).json(&json!({"suspicion_burst_count": 0})).send().await.unwrap();
+            assert!(r.status().is_success());
+        }
+        if windows_on.as_deref() == Some("1") {
+            let windows = json!([{"kind": "low_share"}, {"kind": "low_run"}, {"kind": "top_share", "channels": []}, {"kind": "top_run", "channels": []}]);
+            let r = http.put(format!("{base}/api/v1/notify")).bearer_auth(&token).json(&json!({"windows": windows, "alerts": []})).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+            println!("window rules on: low_share, low_run, top_share, top_run");
+        }
 
         let rate = throughput(&http, &base, &token).await;
         println!("sustained ratings through the HTTP API: {rate:.0} ratings/s ({CLIENTS} concurrent clients, {}s)", MEASURE.as_secs());

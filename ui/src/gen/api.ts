@@ -1975,6 +1975,11 @@ export interface components {
              */
             telegram: components["schemas"]["TelegramConfig"];
             /**
+             * @description Video surveillance systems told of every rating (through the webhook's queue).
+             * @default []
+             */
+            video: components["schemas"]["VideoTarget"][];
+            /**
              * @description Every new rating is posted here as JSON; empty = off.
              * @default
              */
@@ -2689,6 +2694,25 @@ export interface components {
          * @enum {string}
          */
         Via: "this_pc" | "token" | "pairing";
+        /**
+         * @description A video surveillance system told of every rating (see `video`): `milestone` (XProtect's
+         *     generic event: `address` is `host:port`, port 1234 by default there; `text` the event line,
+         *     with placeholders), `axxon` (Axxon Next/One: `address` is its web server's URL, `text` the
+         *     macro's id), `get` (`address` is a URL template with placeholders, fetched with GET).
+         */
+        VideoTarget: {
+            /** @default  */
+            address: string;
+            /** @default get */
+            kind: string;
+            /**
+             * @description Scores it is told of; empty = every rating.
+             * @default []
+             */
+            scores: number[];
+            /** @default  */
+            text: string;
+        };
         /**
          * @description An alert on a window of ratings rather than one: `low_share` (the share of low ratings at a
          *     desk over the last `minutes` reaches `percent`, with at least `min_ratings`), `low_run`
