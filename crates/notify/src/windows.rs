@@ -45,10 +45,14 @@ pub fn holds(rule: &WindowRule, counted: &[i64], newest_first: &[(Millis, i64)])
             .iter()
             .take_while(|(at, _)| *at > from)
             .collect();
-        let n = window.len() as u32;
         let hits = window.iter().filter(|(_, s)| counted.contains(s)).count() as u32;
-        (n >= rule.min_ratings && hits * 100 >= rule.percent * n).then_some(Seen { n, hits })
+        share_holds(rule, window.len() as u32, hits)
     }
+}
+
+/// A share rule's condition over a window of `n` ratings, `hits` of them counted.
+fn share_holds(rule: &WindowRule, n: u32, hits: u32) -> Option<Seen> {
+    (n >= rule.min_ratings && hits * 100 >= rule.percent * n).then_some(Seen { n, hits })
 }
 
 /// The thanks the desk panel shows (public: no ids but the desk's).
@@ -89,15 +93,18 @@ fn headline(rule: &WindowRule, seen: Seen, lang: otklik_domain::words::Language)
     fill(text, &vars)
 }
 
-/// The ratings in a rule's scope up to and with this one, newest first: the desk's for low_*,
-/// the registrar's for top_*. Flagged ratings do not count.
-fn recent(conn: &Connection, rule: &WindowRule, rating: &Rating) -> Result<Vec<(Millis, i64)>> {
-    let limit = if rule.is_run() {
-        i64::from(rule.run_len())
+/// The rule's scope for this rating: the desk for low_*, the registrar for top_*.
+fn scope_id(rule: &WindowRule, rating: &Rating) -> Option<i64> {
+    if rule.is_top() {
+        rating.registrar_id
     } else {
-        // The window is bounded by time; a thousand is far beyond a reception's pace.
-        1000
-    };
+        Some(rating.desk_id)
+    }
+}
+
+/// A run rule's last `k` ratings in scope up to and with this one, newest first. Flagged and
+/// annulled ratings do not count.
+fn recent(conn: &Connection, rule: &WindowRule, rating: &Rating) -> Result<Vec<(Millis, i64)>> {
     let sql = if rule.is_top() {
         "SELECT r.at, r.score FROM ratings r
          WHERE r.registrar_id = ?1 AND r.scale = ?2
@@ -111,19 +118,59 @@ fn recent(conn: &Connection, rule: &WindowRule, rating: &Rating) -> Result<Vec<(
            AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
          ORDER BY r.at DESC, r.id DESC LIMIT ?3"
     };
-    let scope = if rule.is_top() {
-        rating.registrar_id
-    } else {
-        Some(rating.desk_id)
-    };
-    let Some(scope) = scope else {
+    let Some(scope) = scope_id(rule, rating) else {
         return Ok(Vec::new());
     };
     let rows = conn
         .prepare_cached(sql)?
-        .query_map((scope, rating.scale, limit), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map((scope, rating.scale, i64::from(rule.run_len())), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// A share rule's window ending at this rating, counted by SQLite over the (scope, at) index
+/// rather than moved row by row into Rust. A thousand ratings is far beyond a reception's pace
+/// in any window; the cap bounds a flood's cost.
+fn share(
+    conn: &Connection,
+    rule: &WindowRule,
+    counted: &[i64],
+    rating: &Rating,
+) -> Result<Option<Seen>> {
+    let Some(scope) = scope_id(rule, rating) else {
+        return Ok(None);
+    };
+    let column = if rule.is_top() {
+        "registrar_id"
+    } else {
+        "desk_id"
+    };
+    // Scores are integers checked against the scale: safe as literals, and one plan per rule.
+    let scores = counted
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let sql = format!(
+        "SELECT COUNT(*), COALESCE(SUM(score IN ({scores})), 0) FROM (
+           SELECT r.score FROM ratings r
+           WHERE r.{column} = ?1 AND r.scale = ?2 AND r.at > ?3 AND r.at <= ?4
+             AND NOT EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id)
+             AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
+           ORDER BY r.at DESC LIMIT 1000)"
+    );
+    let at: Millis = conn
+        .prepare_cached("SELECT at FROM ratings WHERE id = ?1")?
+        .query_row([rating.id], |r| r.get(0))?;
+    let from = at - Millis::from(rule.minutes) * 60_000;
+    let (n, hits): (i64, i64) = conn
+        .prepare_cached(&sql)?
+        .query_row((scope, rating.scale, from, at), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(share_holds(rule, n as u32, hits as u32))
 }
 
 /// Evaluates every window rule on the rating just stored (not flagged); fires those whose
@@ -147,7 +194,11 @@ pub fn on_rating(
         };
         let key = rule.key();
         let counted = rule.counted(rating.scale as u8);
-        let seen = holds(rule, &counted, &recent(ctx.conn, rule, rating)?);
+        let seen = if rule.is_run() {
+            holds(rule, &counted, &recent(ctx.conn, rule, rating)?)
+        } else {
+            share(ctx.conn, rule, &counted, rating)?
+        };
         let fired: bool = ctx
             .conn
             .prepare_cached("SELECT 1 FROM alert_rule_state WHERE rule = ?1 AND scope = ?2")?
