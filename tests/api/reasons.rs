@@ -464,3 +464,62 @@ async fn reasons_are_counted_in_reports_and_exports_and_follow_the_alert() {
         "{follow_ups:?}"
     );
 }
+
+/// The reasons' trend: the report's days with low ratings, in date order, add up to its totals
+/// (demo data gives about half its low ratings a reason, over several days).
+#[tokio::test]
+async fn the_reasons_trend_by_day_adds_up_to_the_totals() {
+    let app = App::start().await;
+    let (s, b) = app.post("/api/v1/demo", json!({ "days": 10 })).await;
+    assert!(s.is_success(), "{b}");
+    // The last ten days, whatever today's date (a calendar month may have begun yesterday).
+    let now = chrono::Utc::now();
+    let q = format!(
+        "from={}&to={}",
+        (now - chrono::Duration::days(10)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (now + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let (s, report) = app.get(&format!("/api/v1/reports?{q}")).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    let reasons = &report["reasons"];
+    let totals: Vec<u64> = reasons["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_u64().unwrap())
+        .collect();
+    let days = reasons["days"].as_array().unwrap();
+    assert!(days.len() >= 2, "demo lows fall on several days: {reasons}");
+    assert!(
+        totals.iter().sum::<u64>() > 0,
+        "some demo lows have a reason"
+    );
+    let mut sums = vec![0; totals.len()];
+    let mut without = 0;
+    let mut dates = Vec::new();
+    for d in days {
+        for (i, n) in d["counts"].as_array().unwrap().iter().enumerate() {
+            sums[i] += n.as_u64().unwrap();
+        }
+        without += d["without_reason"].as_u64().unwrap();
+        let date = d["name"].as_str().unwrap().to_string();
+        assert!(
+            chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d").is_ok(),
+            "{date}"
+        );
+        assert!(
+            report["days"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["date"] == date.as_str()),
+            "{date} is a day of the report"
+        );
+        dates.push(date);
+    }
+    assert_eq!(sums, totals, "the days add up to the totals");
+    assert_eq!(without, reasons["without_reason"].as_u64().unwrap());
+    let mut sorted = dates.clone();
+    sorted.sort();
+    assert_eq!(dates, sorted, "in date order");
+}

@@ -114,6 +114,12 @@ test("a low rating gets its reason on the panels and shows in the console and re
   assert.deepEqual(borisRow, ["Борис Петров", "1", "", "", "", ""]);
   const byDesk = await admin.locator(`[data-reasons="desks"] tr[data-id="${remote.id}"] td`).allTextContents();
   assert.deepEqual(byDesk, ["Окно 2", "1", "", "", "", ""]);
+  // The trend by day: today's one row holds every reason.
+  const byDay = admin.locator('[data-reasons="days"] tr[data-id]');
+  assert.equal(await byDay.count(), 1);
+  const [day, ...counts] = await byDay.locator("td").allTextContents();
+  assert.match(day, /^\d{4}-\d{2}-\d{2}$/);
+  assert.deepEqual(counts, ["1", "1", "1", "1", "1"]);
   await table.scrollIntoViewIfNeeded();
   await admin.screenshot({ path: "output/reasons-report.png" });
 });

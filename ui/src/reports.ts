@@ -216,6 +216,7 @@ export function reportsCard(card: HTMLElement) {
               reasonsLine(r.reasons),
               reasonsTable(tr.reasonsByRegistrar, tr.name, "registrars", r.reasons, r.reasons.registrars),
               reasonsTable(tr.reasonsByDesk, tr.desk, "desks", r.reasons, r.reasons.desks),
+              reasonsTable(tr.reasonsByDay, tr.reasonDay, "days", r.reasons, r.reasons.days),
             ]
           : []),
         h("h3", {}, tr.heat),

@@ -148,6 +148,9 @@ pub struct ReasonSummary {
     /// Registrars and desks with low ratings, the most first.
     pub registrars: Vec<ReasonGroup>,
     pub desks: Vec<ReasonGroup>,
+    /// The days with low ratings, in date order (the reasons' trend): `name` is the clinic's
+    /// local date, `2026-11-23`, and `id` its day number (days since 0001-01-01).
+    pub days: Vec<ReasonGroup>,
 }
 
 /// The reasons of the low ratings in `span`. Read from the ratings themselves, not the roll-ups:
@@ -157,11 +160,12 @@ fn reason_summary(
     span: Span,
     f: Filter,
     levels: u8,
+    tz: Tz,
     registrar_names: &BTreeMap<i64, String>,
     desk_names: &BTreeMap<i64, String>,
 ) -> Result<ReasonSummary> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.desk_id, COALESCE(r.registrar_id, 0), r.score, r.scale, w.code, w.label
+        "SELECT r.desk_id, COALESCE(r.registrar_id, 0), r.score, r.scale, w.code, w.label, r.at
          FROM ratings r LEFT JOIN rating_reasons w ON w.rating_id = r.id
          WHERE r.at >= ?1 AND r.at < ?2 AND r.score * 2 <= r.scale + 1
            AND (?3 IS NULL OR COALESCE(r.registrar_id, 0) = ?3) AND (?4 IS NULL OR r.desk_id = ?4)
@@ -179,14 +183,17 @@ fn reason_summary(
                 r.get::<_, i64>(3)?,
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, Option<String>>(5)?,
+                r.get::<_, i64>(6)?,
             ))
         },
     )?;
-    // (desk, registrar, code) of each low rating; the code's latest label.
-    let mut lows: Vec<(i64, i64, Option<String>)> = Vec::new();
+    // (desk, registrar, local day, code) of each low rating; the code's latest label.
+    type Low = (i64, i64, i64, Option<String>);
+    let mut lows: Vec<Low> = Vec::new();
+    let mut day_names: BTreeMap<i64, String> = BTreeMap::new();
     let mut labels: BTreeMap<String, (String, u64)> = BTreeMap::new();
     for row in rows {
-        let (desk, registrar, score, scale, code, label) = row?;
+        let (desk, registrar, score, scale, code, label, at) = row?;
         if !otklik_store::contests::is_low(score, scale, levels) {
             continue;
         }
@@ -195,7 +202,12 @@ fn reason_summary(
             e.0 = label;
             e.1 += 1;
         }
-        lows.push((desk, registrar, code));
+        let date = tz.timestamp_millis_opt(at).single().map(|l| l.date_naive());
+        let day = date.map_or(0, |d| i64::from(d.num_days_from_ce()));
+        day_names
+            .entry(day)
+            .or_insert_with(|| date.map(|d| d.to_string()).unwrap_or_default());
+        lows.push((desk, registrar, day, code));
     }
     let mut totals: Vec<ReasonCount> = labels
         .into_iter()
@@ -207,7 +219,7 @@ fn reason_summary(
         .enumerate()
         .map(|(i, t)| (t.code.as_str(), i))
         .collect();
-    let group = |key: fn(&(i64, i64, Option<String>)) -> i64, names: &BTreeMap<i64, String>| {
+    let group = |key: fn(&Low) -> i64, names: &BTreeMap<i64, String>| {
         let mut by: BTreeMap<i64, ReasonGroup> = BTreeMap::new();
         for low in &lows {
             let id = key(low);
@@ -217,7 +229,7 @@ fn reason_summary(
                 counts: vec![0; totals.len()],
                 without_reason: 0,
             });
-            match &low.2 {
+            match &low.3 {
                 Some(code) => g.counts[index[code.as_str()]] += 1,
                 None => g.without_reason += 1,
             }
@@ -227,10 +239,13 @@ fn reason_summary(
         v.sort_by(|a, b| all(b).cmp(&all(a)).then(a.id.cmp(&b.id)));
         v
     };
+    let mut days = group(|l| l.2, &day_names);
+    days.sort_by_key(|g| g.id);
     Ok(ReasonSummary {
-        without_reason: lows.iter().filter(|l| l.2.is_none()).count() as u64,
+        without_reason: lows.iter().filter(|l| l.3.is_none()).count() as u64,
         registrars: group(|l| l.1, registrar_names),
         desks: group(|l| l.0, desk_names),
+        days,
         totals,
     })
 }
@@ -436,7 +451,7 @@ pub fn report(conn: &Connection, span: Span, f: Filter, tz: Tz, levels: u8) -> R
             .collect(),
         days,
         alerts: alert_summary(conn, span, f.registrar_id, f.desk_id)?,
-        reasons: reason_summary(conn, span, f, levels, &registrar_names, &desk_names)?,
+        reasons: reason_summary(conn, span, f, levels, tz, &registrar_names, &desk_names)?,
     })
 }
 

@@ -201,6 +201,12 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
             w.common.desk,
             &r.reasons.desks,
         ),
+        reasons_table(
+            "reasons_days",
+            w.tables.reasons_days,
+            w.tables.date,
+            &r.reasons.days,
+        ),
     ]
 }
 

@@ -2223,6 +2223,11 @@ export interface components {
         };
         /** @description Reasons of the low ratings that count (neither annulled nor flagged) in the period. */
         ReasonSummary: {
+            /**
+             * @description The days with low ratings, in date order (the reasons' trend): `name` is the clinic's
+             *     local date, `2026-11-23`, and `id` its day number (days since 0001-01-01).
+             */
+            days: components["schemas"]["ReasonGroup"][];
             desks: components["schemas"]["ReasonGroup"][];
             /** @description Registrars and desks with low ratings, the most first. */
             registrars: components["schemas"]["ReasonGroup"][];

@@ -112,6 +112,7 @@ pub const CATALOG: Catalog = Catalog {
         reason: "Reason",
         reasons_registrars: "Reasons for low ratings by registrar",
         reasons_desks: "Reasons for low ratings by desk",
+        reasons_days: "Reasons for low ratings by day",
         without_reason: "No reason",
         weekdays: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         trend_hours: "Satisfied by hour",

@@ -112,6 +112,7 @@ pub const CATALOG: Catalog = Catalog {
         reason: "Motivo",
         reasons_registrars: "Motivos de valoraciones bajas por registrador",
         reasons_desks: "Motivos de valoraciones bajas por ventanilla",
+        reasons_days: "Motivos de valoraciones bajas por día",
         without_reason: "Sin motivo",
         weekdays: ["Lu", "Ma", "Mi", "Ju", "Vi", "Sá", "Do"],
         trend_hours: "Satisfechos por hora",

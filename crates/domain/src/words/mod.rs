@@ -168,6 +168,7 @@ pub struct Tables {
     pub reason: &'static str,
     pub reasons_registrars: &'static str,
     pub reasons_desks: &'static str,
+    pub reasons_days: &'static str,
     pub without_reason: &'static str,
     /// Monday first.
     pub weekdays: [&'static str; 7],

@@ -117,6 +117,7 @@ pub const CATALOG: Catalog = Catalog {
         reason: "Причина",
         reasons_registrars: "Причины низких оценок по регистраторам",
         reasons_desks: "Причины низких оценок по окнам",
+        reasons_days: "Причины низких оценок по дням",
         without_reason: "Без причины",
         weekdays: ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"],
         trend_hours: "Довольны по часам",
