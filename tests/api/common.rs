@@ -183,6 +183,22 @@ impl App {
         b["id"].as_i64().unwrap()
     }
 
+    /// Pairs a panel at `desk` in `role` as a LAN device would (a code from the console, then
+    /// the pairing call with no token); its bearer token.
+    pub async fn pair_panel(&self, desk: i64, role: &str) -> String {
+        let (_, code) = self
+            .post(
+                &format!("/api/v1/desks/{desk}/pairing"),
+                json!({ "role": role }),
+            )
+            .await;
+        let (s, paired) = self
+            .post_as(None, "/api/v1/panels/pair", json!({ "code": code["code"] }))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{paired}");
+        paired["token"].as_str().unwrap().to_string()
+    }
+
     pub async fn start_session(&self, desk: i64, registrar: i64) -> Value {
         let (s, b) = self
             .post(

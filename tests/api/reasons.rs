@@ -216,29 +216,11 @@ async fn a_reason_after_the_window_is_refused_and_the_rating_stays() {
 /// From the LAN only a panel paired at the rating's own desk may pick, and only in its own role.
 #[tokio::test(flavor = "multi_thread")]
 async fn only_a_panel_of_the_ratings_desk_picks_its_reason() {
-    let app = App::start_lan()
-        .await
-        .expect("this machine has no non-loopback IPv4 address to play a LAN device from");
+    let app = crate::lan::lan_app().await;
     let d1 = app.desk("Окно 1").await;
     let d2 = app.desk("Окно 2").await;
-    let pair = |desk: i64, role: &'static str| {
-        let app = &app;
-        async move {
-            let (_, code) = app
-                .post(
-                    &format!("/api/v1/desks/{desk}/pairing"),
-                    json!({ "role": role }),
-                )
-                .await;
-            let (s, paired) = app
-                .post_as(None, "/api/v1/panels/pair", json!({ "code": code["code"] }))
-                .await;
-            assert_eq!(s, StatusCode::CREATED, "{paired}");
-            paired["token"].as_str().unwrap().to_string()
-        }
-    };
-    let patient1 = pair(d1, "patient").await;
-    let registrar2 = pair(d2, "registrar").await;
+    let patient1 = app.pair_panel(d1, "patient").await;
+    let registrar2 = app.pair_panel(d2, "registrar").await;
     let at1 = id(&app.rate(d1, 1).await);
     let at2 = id(&app.rate(d2, 1).await);
 

@@ -255,31 +255,12 @@ async fn serving_takes_a_clear_body_and_changes_nothing_otherwise() {
 /// From the LAN, only the desk's own registrar panel (or the token) says it is serving.
 #[tokio::test]
 async fn only_the_desk_s_registrar_panel_starts_serving_from_the_lan() {
-    let Some(app) = App::start_lan().await else {
-        eprintln!("skipped: this machine has no non-loopback address");
-        return;
-    };
+    let app = crate::lan::lan_app().await;
     let d1 = app.desk("Окно 1").await;
     let d2 = app.desk("Окно 2").await;
-    let pair = |desk: i64, role: &'static str| {
-        let app = &app;
-        async move {
-            let (_, code) = app
-                .post(
-                    &format!("/api/v1/desks/{desk}/pairing"),
-                    json!({ "role": role }),
-                )
-                .await;
-            let (s, p) = app
-                .post_as(None, "/api/v1/panels/pair", json!({ "code": code["code"] }))
-                .await;
-            assert_eq!(s, StatusCode::CREATED, "{p}");
-            p["token"].as_str().unwrap().to_string()
-        }
-    };
-    let patient = pair(d1, "patient").await;
-    let other = pair(d2, "registrar").await;
-    let mine = pair(d1, "registrar").await;
+    let patient = app.pair_panel(d1, "patient").await;
+    let other = app.pair_panel(d2, "registrar").await;
+    let mine = app.pair_panel(d1, "registrar").await;
     let path = format!("/api/v1/desks/{d1}/serving");
     for bearer in [None, Some(patient.as_str()), Some(other.as_str())] {
         let (s, b) = app.post_as(bearer, &path, json!({ "serving": true })).await;

@@ -83,6 +83,17 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
     let w = words::of(lang);
     let levels = usize::from(r.scale);
     let period = period_words(r, tz);
+    // Ratings with nobody at the desk are grouped under an empty name.
+    let shown = |name: &str| {
+        Cell::Text(
+            if name.is_empty() {
+                w.common.nobody_short
+            } else {
+                name
+            }
+            .to_string(),
+        )
+    };
     let group_table = |name: &str, title: &str, first: &str, groups: &[Group]| {
         let mut columns = vec![col("name", first, "text")];
         columns.extend(figure_columns(w, levels));
@@ -94,12 +105,7 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
             rows: groups
                 .iter()
                 .map(|g| {
-                    let name = if g.name.is_empty() {
-                        w.common.nobody_short.to_string()
-                    } else {
-                        g.name.clone()
-                    };
-                    let mut row = vec![Cell::Text(name)];
+                    let mut row = vec![shown(&g.name)];
                     row.extend(figure_cells(&g.figures));
                     row.push(if g.previous.count > 0 {
                         Cell::Share(g.previous.satisfaction)
@@ -128,12 +134,7 @@ pub fn tables(r: &Report, lang: Language, tz: Tz) -> Vec<Table> {
             rows: groups
                 .iter()
                 .map(|g| {
-                    let name = if g.name.is_empty() {
-                        w.common.nobody_short.to_string()
-                    } else {
-                        g.name.clone()
-                    };
-                    let mut row = vec![Cell::Text(name)];
+                    let mut row = vec![shown(&g.name)];
                     row.extend(g.counts.iter().map(|&n| Cell::Int(n as i64)));
                     row.push(Cell::Int(g.without_reason as i64));
                     row
