@@ -24,6 +24,21 @@ async fn set_rules(app: &App, windows: Value) {
     assert_eq!(s, StatusCode::OK, "{b}");
 }
 
+/// A desk with its registrar at work, Telegram on with the group paired, no flood flags (the
+/// windows see every rating), and these window rules.
+async fn in_group(desk: &str, registrar: &str, rules: Value) -> (BotApi, App, i64) {
+    let bot = BotApi::start().await;
+    let app = App::start().await;
+    let desk = app.desk(desk).await;
+    let reg = app.registrar(registrar).await;
+    app.start_session(desk, reg).await;
+    telegram_on(&app, &bot, json!({})).await;
+    pair(&app, &bot, GROUP, "Регистратура").await;
+    no_flood_rule(&app).await;
+    set_rules(&app, rules).await;
+    (bot, app, desk)
+}
+
 /// The Telegram messages in the group whose text has `needle`.
 fn group_texts(bot: &BotApi, needle: &str) -> Vec<String> {
     deliveries_to(bot, GROUP)
@@ -138,16 +153,9 @@ async fn a_run_of_low_ratings_alerts_once_rearms_when_broken_and_a_restart_does_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_share_of_low_ratings_fires_at_its_threshold_and_again_after_it_cleared() {
-    let bot = BotApi::start().await;
-    let app = App::start().await;
-    let desk = app.desk("Окно 1").await;
-    let reg = app.registrar("Сидорова Елена").await;
-    app.start_session(desk, reg).await;
-    telegram_on(&app, &bot, json!({})).await;
-    pair(&app, &bot, GROUP, "Регистратура").await;
-    no_flood_rule(&app).await;
-    set_rules(
-        &app,
+    let (bot, app, desk) = in_group(
+        "Окно 1",
+        "Сидорова Елена",
         json!([{ "kind": "low_share", "minutes": 15, "percent": 50, "min_ratings": 4,
                  "channels": ["telegram"], "escalate_after_mins": 0 }]),
     )
@@ -180,16 +188,9 @@ async fn a_share_of_low_ratings_fires_at_its_threshold_and_again_after_it_cleare
 
 #[tokio::test(flavor = "multi_thread")]
 async fn top_ratings_in_a_row_thank_the_registrar_on_the_desk_panel_and_in_the_group() {
-    let bot = BotApi::start().await;
-    let app = App::start().await;
-    let desk = app.desk("Окно 4").await;
-    let reg = app.registrar("Петрова Анна").await;
-    app.start_session(desk, reg).await;
-    telegram_on(&app, &bot, json!({})).await;
-    pair(&app, &bot, GROUP, "Регистратура").await;
-    no_flood_rule(&app).await;
-    set_rules(
-        &app,
+    let (bot, app, desk) = in_group(
+        "Окно 4",
+        "Петрова Анна",
         json!([{ "kind": "top_run", "run": 3, "channels": ["telegram"] }]),
     )
     .await;

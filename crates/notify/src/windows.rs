@@ -93,36 +93,38 @@ fn headline(rule: &WindowRule, seen: Seen, lang: otklik_domain::words::Language)
     fill(text, &vars)
 }
 
-/// The rule's scope for this rating: the desk for low_*, the registrar for top_*.
-fn scope_id(rule: &WindowRule, rating: &Rating) -> Option<i64> {
+/// The rule's scope for this rating, as the ratings column and its value: the desk for low_*,
+/// the registrar for top_* (none when nobody was at the desk).
+fn scope_of(rule: &WindowRule, rating: &Rating) -> Option<(&'static str, i64)> {
     if rule.is_top() {
-        rating.registrar_id
+        rating.registrar_id.map(|g| ("registrar_id", g))
     } else {
-        Some(rating.desk_id)
+        Some(("desk_id", rating.desk_id))
     }
 }
 
-/// A run rule's last `k` ratings in scope up to and with this one, newest first. Flagged and
-/// annulled ratings do not count.
+/// The ratings that count in a window: in scope (`?1`), on this scale (`?2`), neither flagged
+/// nor annulled. Both columns have an `(x, at)` index.
+fn counting(column: &str) -> String {
+    format!(
+        "r.{column} = ?1 AND r.scale = ?2
+         AND NOT EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id)
+         AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)"
+    )
+}
+
+/// A run rule's last `k` ratings in scope up to and with this one, newest first.
 fn recent(conn: &Connection, rule: &WindowRule, rating: &Rating) -> Result<Vec<(Millis, i64)>> {
-    let sql = if rule.is_top() {
-        "SELECT r.at, r.score FROM ratings r
-         WHERE r.registrar_id = ?1 AND r.scale = ?2
-           AND NOT EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id)
-           AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
-         ORDER BY r.at DESC, r.id DESC LIMIT ?3"
-    } else {
-        "SELECT r.at, r.score FROM ratings r
-         WHERE r.desk_id = ?1 AND r.scale = ?2
-           AND NOT EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id)
-           AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
-         ORDER BY r.at DESC, r.id DESC LIMIT ?3"
-    };
-    let Some(scope) = scope_id(rule, rating) else {
+    let Some((column, scope)) = scope_of(rule, rating) else {
         return Ok(Vec::new());
     };
+    let sql = format!(
+        "SELECT r.at, r.score FROM ratings r WHERE {}
+         ORDER BY r.at DESC, r.id DESC LIMIT ?3",
+        counting(column)
+    );
     let rows = conn
-        .prepare_cached(sql)?
+        .prepare_cached(&sql)?
         .query_map((scope, rating.scale, i64::from(rule.run_len())), |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
@@ -139,13 +141,8 @@ fn share(
     counted: &[i64],
     rating: &Rating,
 ) -> Result<Option<Seen>> {
-    let Some(scope) = scope_id(rule, rating) else {
+    let Some((column, scope)) = scope_of(rule, rating) else {
         return Ok(None);
-    };
-    let column = if rule.is_top() {
-        "registrar_id"
-    } else {
-        "desk_id"
     };
     // Scores are integers checked against the scale: safe as literals, and one plan per rule.
     let scores = counted
@@ -153,21 +150,18 @@ fn share(
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(",");
+    // The window ends at this rating's own time (`?3`: its id), `?4` ms long.
     let sql = format!(
         "SELECT COUNT(*), COALESCE(SUM(score IN ({scores})), 0) FROM (
-           SELECT r.score FROM ratings r
-           WHERE r.{column} = ?1 AND r.scale = ?2 AND r.at > ?3 AND r.at <= ?4
-             AND NOT EXISTS (SELECT 1 FROM rating_flags f WHERE f.rating_id = r.id)
-             AND NOT EXISTS (SELECT 1 FROM annulled_ratings a WHERE a.rating_id = r.id)
-           ORDER BY r.at DESC LIMIT 1000)"
+           SELECT r.score FROM ratings r, (SELECT at AS last_at FROM ratings WHERE id = ?3) w
+           WHERE {} AND r.at > w.last_at - ?4 AND r.at <= w.last_at
+           ORDER BY r.at DESC LIMIT 1000)",
+        counting(column)
     );
-    let at: Millis = conn
-        .prepare_cached("SELECT at FROM ratings WHERE id = ?1")?
-        .query_row([rating.id], |r| r.get(0))?;
-    let from = at - Millis::from(rule.minutes) * 60_000;
+    let span = Millis::from(rule.minutes) * 60_000;
     let (n, hits): (i64, i64) = conn
         .prepare_cached(&sql)?
-        .query_row((scope, rating.scale, from, at), |r| {
+        .query_row((scope, rating.scale, rating.id, span), |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
     Ok(share_holds(rule, n as u32, hits as u32))
