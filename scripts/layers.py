@@ -14,7 +14,7 @@ LAYERS = [
     ["otklik-devices", "otklik-reports"],
     ["otklik-notify"],
     ["otklik-engine"],
-    ["otklik-api"],
+    ["otklik-api", "otklik-hub"],
     ["otklik"],
 ]
 level = {name: i for i, names in enumerate(LAYERS) for name in names}

@@ -1,5 +1,5 @@
 //! The command line shared by the desktop binary: `serve`, `token`, `verify`, `backup`,
-//! `restore`, `demo`.
+//! `restore`, `demo`, `hub`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -76,6 +76,11 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The network hub on PostgreSQL: `otklik hub serve`, `token`, `add-site`, `sites`.
+    Hub {
+        #[command(subcommand)]
+        command: crate::hub::HubCommand,
+    },
 }
 
 /// Logs to stderr; `otklik_engine::logs::init` adds the files once the data directory is known.
@@ -136,6 +141,7 @@ pub fn run(command: Command) -> ExitCode {
         Command::Restore { file, data_dir } => {
             restore(&data_dir.unwrap_or_else(default_data_dir), &file)
         }
+        Command::Hub { command } => crate::hub::run(command),
         Command::Demo {
             data_dir,
             ratings,
@@ -307,7 +313,7 @@ async fn serve(data_dir: PathBuf, listen: Option<SocketAddr>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -18,6 +18,7 @@ mod autostart;
 mod cli;
 #[cfg(feature = "desktop")]
 mod desktop;
+mod hub;
 #[cfg(feature = "desktop")]
 mod status;
 #[cfg(feature = "desktop")]

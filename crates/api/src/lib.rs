@@ -16,6 +16,7 @@ mod roster;
 mod server;
 mod setup;
 mod ui;
+mod uplink;
 
 use std::sync::Arc;
 
@@ -57,6 +58,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         notify::list_outbox, notify::retry, notify::list_alerts, notify::take, notify::resolve,
         maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
         setup::status, setup::put_step, setup::camera_frame, setup::microphone_level, setup::export, setup::import, setup::demo,
+        uplink::get_uplink, uplink::put_uplink, uplink::delete_uplink,
     ),
     // Query parameters' types are not collected from `IntoParams` structs: name them here.
     components(schemas(reports::ExportFormat)),
@@ -162,6 +164,12 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route("/desks/{id}/pairing", post(panels::new_pairing))
         .route("/panels", get(panels::list_panels))
         .route("/panels/{id}", axum::routing::delete(panels::revoke_panel))
+        .route(
+            "/uplink",
+            get(uplink::get_uplink)
+                .put(uplink::put_uplink)
+                .delete(uplink::delete_uplink),
+        )
         .route_layer(middleware::from_fn_with_state(
             engine.clone(),
             require_token,

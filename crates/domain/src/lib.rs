@@ -3,6 +3,8 @@
 
 pub mod error;
 pub mod hostnames;
+pub mod leaderboard;
+pub mod link;
 pub mod scale;
 pub mod time;
 pub mod words;

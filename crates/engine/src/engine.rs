@@ -52,6 +52,8 @@ pub struct Engine {
     pub notify: Arc<otklik_notify::Notifier>,
     /// The newest backup and the last failure, as this engine has seen them.
     pub(crate) backups: crate::backup::Backups,
+    /// The link to the network hub, if this installation has one.
+    pub uplink: crate::uplink::UplinkRunner,
     pub started_at: Millis,
 }
 
@@ -93,6 +95,7 @@ impl Engine {
             presses: Mutex::new(Some(presses)),
             evidence: Recorder::new(data_dir.to_path_buf()),
             backups: Default::default(),
+            uplink: Default::default(),
             started_at: now_ms(),
         });
         // The patient's voice follows its alert, queued in the clip's own transaction.
@@ -288,6 +291,7 @@ impl Engine {
         tokio::spawn(watch_leaderboard(self.clone()));
         tokio::spawn(purge_on_schedule(self.clone()));
         tokio::spawn(crate::backup::run_schedule(self.clone()));
+        tokio::spawn(crate::uplink::run(self.clone()));
         self.start_inputs().await?;
         self.notify.start();
         crate::health::start(self);

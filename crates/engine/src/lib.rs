@@ -10,5 +10,6 @@ pub mod engine;
 pub mod health;
 pub mod logs;
 pub mod setup;
+pub mod uplink;
 
 pub use engine::{DB_FILE, Engine, default_data_dir};

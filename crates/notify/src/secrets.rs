@@ -10,6 +10,8 @@ use otklik_domain::error::{Error, Result};
 
 pub const TELEGRAM_TOKEN: &str = "telegram_token";
 pub const SMTP_PASSWORD: &str = "smtp_password";
+/// The key the network hub issued to this site (`otklik hub add-site`).
+pub const UPLINK_KEY: &str = "uplink_key";
 
 pub trait SecretStore: Send + Sync {
     fn get(&self, name: &str) -> Result<Option<String>>;

@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "alert_rules",
         include_str!("../../../migrations/0012_alert_rules.sql"),
     ),
+    (
+        13,
+        "uplink",
+        include_str!("../../../migrations/0013_uplink.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

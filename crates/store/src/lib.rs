@@ -20,6 +20,7 @@ pub mod sessions;
 pub mod settings;
 mod store;
 pub mod token;
+pub mod uplink;
 pub mod writer;
 
 pub use store::Store;

@@ -1171,6 +1171,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/uplink": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The link to the network hub: the address, changes not yet acknowledged (and since when),
+         *     the last batch that landed, the last error, the hub's clock against this PC's.
+         */
+        get: operations["get_uplink"];
+        /** Links this installation to a hub; the first link sends the whole stored history. */
+        put: operations["put_uplink"];
+        post?: never;
+        /** Ends the link: nothing more is sent, and what was not sent yet is dropped. */
+        delete: operations["delete_uplink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1815,6 +1837,38 @@ export interface components {
             scale: number;
             to: string;
             totals: components["schemas"]["Totals"];
+        };
+        /** @description The link as the console shows it. */
+        Link: {
+            /**
+             * Format: int64
+             * @description Changes not yet acknowledged by the hub.
+             */
+            backlog: number;
+            hub_url: string;
+            linked_at: components["schemas"]["i64"];
+            oldest_at?: null | components["schemas"]["i64"];
+        };
+        LinkRequest: {
+            /** @description The hub's address, https://host:port. */
+            hub_url: string;
+            /**
+             * @description The key `otklik hub add-site` printed for this site; kept with the other secrets,
+             *     never shown again.
+             */
+            site_key: string;
+        };
+        /** @description The link's state as the console and health show it. */
+        LinkState: {
+            /**
+             * Format: int64
+             * @description The last seq the hub acknowledged.
+             */
+            acked: number;
+            hub_clock_offset_ms?: null | components["schemas"]["i64"];
+            last_error?: string | null;
+            last_error_at?: null | components["schemas"]["i64"];
+            last_ok_at?: null | components["schemas"]["i64"];
         };
         Login: {
             at: string;
@@ -2694,6 +2748,10 @@ export interface components {
              */
             unassigned: number;
         };
+        Uplink: {
+            link?: null | components["schemas"]["Link"];
+            state: components["schemas"]["LinkState"];
+        };
         /**
          * @description How a panel's request is let in.
          * @enum {string}
@@ -2782,6 +2840,8 @@ export interface components {
              */
             scores: number[];
         };
+        /** Format: int64 */
+        i64: number;
     };
     responses: never;
     parameters: never;
@@ -5675,6 +5735,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_uplink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Uplink"];
+                };
+            };
+        };
+    };
+    put_uplink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Uplink"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_uplink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Uplink"];
                 };
             };
         };

@@ -1,0 +1,380 @@
+//! The uplink to the network hub: sends the journal of changes (`otklik_store::uplink`) oldest
+//! first, in batches, and forgets what the hub acknowledged. The journal is on disk, so a site
+//! that is offline for a day, or killed mid-batch, carries on from its first unacknowledged
+//! change; the hub drops what it already has, so a resend costs nothing but the bytes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use otklik_domain::error::{Error, Result};
+use otklik_domain::link::{Ack, Batch, Change, Event, Gap, PROTOCOL};
+use otklik_domain::time::{Millis, now_ms};
+use otklik_notify::secrets::UPLINK_KEY;
+use otklik_store::uplink::{self, Link};
+
+use crate::engine::Engine;
+
+/// Changes per batch: a day's backlog of a busy reception goes in a few dozen requests.
+const BATCH: u32 = 1000;
+/// An idle link still says it is alive this often, so the hub can tell a quiet site from a dead one.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Why a batch did not land.
+#[derive(Debug)]
+pub enum SendError {
+    /// The hub expects another seq next.
+    Gap(i64),
+    /// The hub answered and said no (a wrong key, another protocol): retrying will not help
+    /// until someone acts, but the link keeps trying slowly.
+    Refused(String),
+    /// No answer, or not one from a hub (down, unreachable, slow, a proxy's error page).
+    Unreachable(String),
+}
+
+/// Where batches go: the real hub over HTTP, or a stand-in in tests.
+pub trait HubClient: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        batch: &'a Batch,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<Ack, SendError>> + Send + 'a>>;
+}
+
+pub struct HttpHub {
+    client: reqwest::Client,
+    url: String,
+    key: String,
+}
+
+impl HttpHub {
+    pub fn new(hub_url: &str, key: String) -> HttpHub {
+        HttpHub {
+            client: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("an HTTP client"),
+            url: format!("{}/hub/v1/ingest", hub_url.trim_end_matches('/')),
+            key,
+        }
+    }
+}
+
+impl HubClient for HttpHub {
+    fn send<'a>(
+        &'a self,
+        batch: &'a Batch,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<Ack, SendError>> + Send + 'a>>
+    {
+        Box::pin(async move {
+            let answer = self
+                .client
+                .post(&self.url)
+                .bearer_auth(&self.key)
+                .json(batch)
+                .send()
+                .await
+                .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+            let status = answer.status();
+            let body = answer
+                .bytes()
+                .await
+                .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+            if status.is_success() {
+                return serde_json::from_slice::<Ack>(&body).map_err(|_| {
+                    SendError::Unreachable(format!("the hub's answer ({status}) is not an ack"))
+                });
+            }
+            if status == reqwest::StatusCode::CONFLICT
+                && let Ok(gap) = serde_json::from_slice::<Gap>(&body)
+            {
+                return Err(SendError::Gap(gap.expected));
+            }
+            let said = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error")?.as_str().map(str::to_owned));
+            match said {
+                Some(error) if status.is_client_error() => Err(SendError::Refused(format!(
+                    "the hub refused ({status}): {error}"
+                ))),
+                _ => Err(SendError::Unreachable(format!("the hub answered {status}"))),
+            }
+        })
+    }
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the hub did not answer in time".into()
+    } else if e.is_connect() {
+        "cannot connect to the hub".into()
+    } else {
+        format!("the hub could not be reached: {e}")
+    }
+}
+
+/// The link's state as the console and health show it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct LinkState {
+    /// When a batch last landed.
+    pub last_ok_at: Option<Millis>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<Millis>,
+    /// The hub's clock minus this PC's, at the last answer.
+    pub hub_clock_offset_ms: Option<Millis>,
+    /// The last seq the hub acknowledged.
+    pub acked: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Uplink {
+    /// Null when this installation is not linked to a hub.
+    pub link: Option<Link>,
+    pub state: LinkState,
+}
+
+#[derive(Default)]
+pub struct UplinkRunner {
+    state: Mutex<LinkState>,
+    /// Bumped on link and unlink, so the worker drops a client made for the old address.
+    generation: std::sync::atomic::AtomicU64,
+    /// A stand-in for the hub, in tests.
+    client: Mutex<Option<Arc<dyn HubClient>>>,
+}
+
+impl UplinkRunner {
+    pub fn state(&self) -> LinkState {
+        self.state.lock().expect("uplink state").clone()
+    }
+
+    fn set(&self, f: impl FnOnce(&mut LinkState)) {
+        f(&mut self.state.lock().expect("uplink state"));
+    }
+
+    /// Sends batches to `client` instead of the hub the link names (tests).
+    pub fn use_client(&self, client: Arc<dyn HubClient>) {
+        *self.client.lock().expect("uplink client") = Some(client);
+    }
+}
+
+/// Checks what the console sends before anything is saved.
+fn check_link(hub_url: &str, key: &str) -> Result<String> {
+    let url = hub_url.trim().trim_end_matches('/');
+    if !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
+        return Err(Error::invalid(
+            "hub_url",
+            "must be the hub's address, https://host:port",
+        ));
+    }
+    if !key.trim().starts_with("otk_site_") {
+        return Err(Error::invalid(
+            "site_key",
+            "is not a site key (the hub prints one with `otklik hub add-site`)",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+impl Engine {
+    pub async fn uplink(&self) -> Result<Uplink> {
+        Ok(Uplink {
+            link: self.store.reads.read(uplink::status).await?,
+            state: self.uplink.state(),
+        })
+    }
+
+    /// Links this installation to a hub with the key it issued; the first link journals what is
+    /// already stored, so the hub receives the whole history.
+    pub async fn link_to_hub(
+        &self,
+        hub_url: String,
+        site_key: String,
+        actor: String,
+    ) -> Result<Uplink> {
+        let url = check_link(&hub_url, &site_key)?;
+        self.notify
+            .secrets()
+            .set(UPLINK_KEY, Some(site_key.trim()))?;
+        let journaled = self
+            .store
+            .writer
+            .write({
+                let url = url.clone();
+                move |ctx| {
+                    let n = uplink::link(ctx.conn, &url, ctx.now)?;
+                    otklik_store::audit::record(
+                        ctx.conn,
+                        ctx.now,
+                        &actor,
+                        "link",
+                        "uplink",
+                        None,
+                        serde_json::json!({ "hub_url": url, "journaled": n }),
+                    )?;
+                    Ok(n)
+                }
+            })
+            .await?;
+        tracing::info!("linked to the hub at {url}: {journaled} stored changes to send");
+        self.uplink
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.uplink().await
+    }
+
+    pub async fn unlink_from_hub(&self, actor: String) -> Result<Uplink> {
+        self.store
+            .writer
+            .write(move |ctx| {
+                uplink::unlink(ctx.conn)?;
+                otklik_store::audit::record(
+                    ctx.conn,
+                    ctx.now,
+                    &actor,
+                    "unlink",
+                    "uplink",
+                    None,
+                    serde_json::json!({}),
+                )
+            })
+            .await?;
+        self.notify.secrets().set(UPLINK_KEY, None)?;
+        self.uplink
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.uplink.set(|s| *s = LinkState::default());
+        self.uplink().await
+    }
+}
+
+/// The worker: runs for the engine's life, idle while unlinked.
+pub async fn run(engine: Arc<Engine>) {
+    let mut backoff = Duration::from_secs(1);
+    let mut client: Option<(u64, Arc<dyn HubClient>)> = None;
+    let mut last_sent = std::time::Instant::now() - HEARTBEAT;
+    loop {
+        match step(&engine, &mut client, &mut last_sent).await {
+            Ok(true) => backoff = Duration::from_secs(1),
+            Ok(false) => tokio::time::sleep(POLL).await,
+            Err(message) => {
+                engine.uplink.set(|s| {
+                    s.last_error = Some(message.clone());
+                    s.last_error_at = Some(now_ms());
+                });
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// One batch, if there is one to send (or a heartbeat is due): `Ok(true)` if it landed and more
+/// may wait, `Ok(false)` if there was nothing to do.
+async fn step(
+    engine: &Arc<Engine>,
+    client: &mut Option<(u64, Arc<dyn HubClient>)>,
+    last_sent: &mut std::time::Instant,
+) -> std::result::Result<bool, String> {
+    let Some(link) = engine
+        .store
+        .reads
+        .read(uplink::status)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        *client = None;
+        return Ok(false);
+    };
+    if link.backlog == 0 && last_sent.elapsed() < HEARTBEAT {
+        return Ok(false);
+    }
+    let generation = engine
+        .uplink
+        .generation
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let hub = match client {
+        Some((g, c)) if *g == generation => c.clone(),
+        _ => {
+            let stand_in = engine.uplink.client.lock().expect("uplink client").clone();
+            let c: Arc<dyn HubClient> = match stand_in {
+                Some(c) => c,
+                None => {
+                    let key = engine
+                        .notify
+                        .secrets()
+                        .get(UPLINK_KEY)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("the site key is missing: link to the hub again")?;
+                    Arc::new(HttpHub::new(&link.hub_url, key))
+                }
+            };
+            *client = Some((generation, c.clone()));
+            c
+        }
+    };
+    let pending = engine
+        .store
+        .reads
+        .read(|c| uplink::pending(c, BATCH))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut events = Vec::with_capacity(pending.len());
+    for (seq, body) in pending {
+        let change: Change = serde_json::from_str(&body)
+            .map_err(|e| format!("journal entry {seq} is unreadable: {e}"))?;
+        events.push(Event { seq, change });
+    }
+    let batch = Batch {
+        protocol: PROTOCOL,
+        schema: otklik_store::db::latest_version(),
+        sent_at: now_ms(),
+        time_zone: engine.store.with_settings(|s| s.timezone.clone()),
+        events,
+    };
+    *last_sent = std::time::Instant::now();
+    match hub.send(&batch).await {
+        Ok(ack) => {
+            let now = now_ms();
+            if ack.acked > 0 {
+                engine
+                    .store
+                    .writer
+                    .write(move |ctx| uplink::acknowledge(ctx.conn, ack.acked))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            engine.uplink.set(|s| {
+                s.last_ok_at = Some(now);
+                s.last_error = None;
+                s.acked = ack.acked;
+                s.hub_clock_offset_ms = Some(ack.hub_time - now);
+            });
+            Ok(!batch.events.is_empty())
+        }
+        Err(SendError::Gap(expected)) => {
+            let first = batch.events.first().map_or(expected, |e| e.seq);
+            if expected > first {
+                // The hub has more than the last ack said (the answer was lost): forget those.
+                engine
+                    .store
+                    .writer
+                    .write(move |ctx| uplink::acknowledge(ctx.conn, expected - 1))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(true)
+            } else {
+                Err(format!(
+                    "the hub expects change {expected}, but this site's journal starts at \
+                     {first}: changes are missing here (was a backup restored?)"
+                ))
+            }
+        }
+        Err(SendError::Refused(m)) | Err(SendError::Unreachable(m)) => Err(m),
+    }
+}

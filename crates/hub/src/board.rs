@@ -1,0 +1,122 @@
+//! The network's figures from the daily roll-up: the leaderboard across sites (one entry per
+//! person, however many sites they rate at) and each site's totals, ranked by the same
+//! [`Board`] the sites use.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use deadpool_postgres::GenericClient;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use otklik_domain::leaderboard::{Board, Leaderboard, Totals};
+use otklik_domain::time::{Millis, PeriodName, Span, to_datetime};
+
+use crate::error::{HubResult, db};
+
+/// What the figures cover: whole local days of the hub's zone, of one site or all.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope {
+    pub span: Span,
+    pub period: Option<PeriodName>,
+    pub site: Option<i32>,
+}
+
+impl Scope {
+    /// The local days `[first, last]` the span touches in `tz`.
+    fn days(&self, tz: Tz) -> (NaiveDate, NaiveDate) {
+        let local = |ms: Millis| to_datetime(ms).with_timezone(&tz).date_naive();
+        (
+            local(self.span.from),
+            local((self.span.to - 1).max(self.span.from)),
+        )
+    }
+}
+
+/// One row per (person, score, scale, flagged); `person` null for nobody at the desk.
+const COUNTS: &str = "
+    SELECT r.person_id, p.name, d.score, d.scale, SUM(d.n)::bigint, d.state = 'flagged', d.site_id
+    FROM daily d
+    LEFT JOIN registrars r ON r.site_id = d.site_id AND r.id = d.registrar_id
+    LEFT JOIN people p ON p.id = r.person_id
+    WHERE d.day BETWEEN $1 AND $2 AND d.state <> 'annulled' AND d.n > 0
+      AND ($3::int IS NULL OR d.site_id = $3)
+    GROUP BY d.site_id, r.person_id, p.name, d.score, d.scale, d.state";
+
+pub async fn leaderboard(
+    client: &impl GenericClient,
+    scope: Scope,
+    tz: Tz,
+    scale: u8,
+    min_ratings: u32,
+) -> HubResult<Leaderboard> {
+    let (first, last) = scope.days(tz);
+    let rows = client
+        .query(COUNTS, &[&first, &last, &scope.site])
+        .await
+        .map_err(db)?;
+    let mut board = Board::new(scale);
+    for r in &rows {
+        let person: Option<i64> = r.get(0);
+        let name: Option<String> = r.get(1);
+        board.add(
+            person.map(|id| (id, name.as_deref().unwrap_or_default())),
+            r.get::<_, i16>(2) as u8,
+            r.get::<_, i16>(3) as u8,
+            r.get::<_, i64>(4) as u64,
+            r.get(5),
+        );
+    }
+    Ok(board.finish(scope.period, scope.span.from, scope.span.to, min_ratings))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SiteTotals {
+    pub site_id: i32,
+    pub name: String,
+    pub totals: Totals,
+}
+
+/// Every site's totals over the scope's days (sites without ratings included, at zero).
+pub async fn by_site(
+    client: &impl GenericClient,
+    scope: Scope,
+    tz: Tz,
+    scale: u8,
+) -> HubResult<Vec<SiteTotals>> {
+    let (first, last) = scope.days(tz);
+    let sites = client
+        .query(
+            "SELECT id, name FROM sites WHERE $1::int IS NULL OR id = $1 ORDER BY name",
+            &[&scope.site],
+        )
+        .await
+        .map_err(db)?;
+    let rows = client
+        .query(COUNTS, &[&first, &last, &scope.site])
+        .await
+        .map_err(db)?;
+    Ok(sites
+        .iter()
+        .map(|s| {
+            let id: i32 = s.get(0);
+            let mut board = Board::new(scale);
+            for r in rows.iter().filter(|r| r.get::<_, i32>(6) == id) {
+                let person: Option<i64> = r.get(0);
+                board.add(
+                    person.map(|p| (p, "")),
+                    r.get::<_, i16>(2) as u8,
+                    r.get::<_, i16>(3) as u8,
+                    r.get::<_, i64>(4) as u64,
+                    r.get(5),
+                );
+            }
+            SiteTotals {
+                site_id: id,
+                name: s.get(1),
+                totals: board
+                    .finish(scope.period, scope.span.from, scope.span.to, 0)
+                    .totals,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,190 @@
+//! The hub's HTTP API: sites post their batches with their key; the network's figures, the
+//! site list and the event stream are for holders of the hub token.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use otklik_domain::Error;
+use otklik_domain::leaderboard::Leaderboard;
+use otklik_domain::link::{Ack, Batch};
+use otklik_domain::time::{PeriodName, Span, now_ms, parse_bounds};
+
+use crate::board::{self, Scope, SiteTotals};
+use crate::db::no_connection;
+use crate::error::HubResult;
+use crate::sites::{self, Site};
+use crate::{Hub, ingest};
+
+pub fn router(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/hub/v1/ingest", post(ingest))
+        .route("/hub/v1/sites", get(list_sites))
+        .route("/api/v1/leaderboard", get(leaderboard))
+        .route("/api/v1/network/sites", get(site_totals))
+        .route("/api/v1/events", get(events))
+        .with_state(hub)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+fn reader(hub: &Hub, headers: &HeaderMap) -> HubResult<()> {
+    match bearer(headers) {
+        Some(t) if hub.is_token(t) => Ok(()),
+        Some(_) => Err(Error::Unauthorized("this is not the hub token".into()).into()),
+        None => Err(Error::Unauthorized(
+            "the hub's figures need its token: Authorization: Bearer <otklik hub token>".into(),
+        )
+        .into()),
+    }
+}
+
+async fn healthz(State(hub): State<Arc<Hub>>) -> HubResult<Json<serde_json::Value>> {
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    client
+        .query_one("SELECT 1", &[])
+        .await
+        .map_err(crate::error::db)?;
+    Ok(Json(serde_json::json!({ "status": "ok" })))
+}
+
+async fn ingest(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HubResult<Json<Ack>> {
+    let key =
+        bearer(&headers).ok_or_else(|| Error::Unauthorized("a batch needs its site key".into()))?;
+    let (site, name) = {
+        let client = hub.pool.get().await.map_err(no_connection)?;
+        sites::authenticate(&client, key).await?
+    };
+    let batch: Batch = {
+        let de = &mut serde_json::Deserializer::from_slice(&body);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            Error::invalid(
+                if path == "." { "body".into() } else { path },
+                e.inner().to_string(),
+            )
+        })?
+    };
+    let now = now_ms();
+    let ack = ingest::apply(&hub.pool, &hub.partitions, site, &batch, now).await?;
+    if (batch.sent_at - now).abs() > otklik_domain::link::CLOCK_DRIFT_WARN_MS {
+        tracing::warn!(
+            "site {name:?}: its clock is {} s off the hub's",
+            (batch.sent_at - now) / 1000
+        );
+    }
+    if !batch.events.is_empty() {
+        let _ = hub
+            .events
+            .send(serde_json::json!({ "site_id": site, "acked": ack.acked }).to_string());
+    }
+    Ok(Json(ack))
+}
+
+async fn list_sites(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> HubResult<Json<Vec<Site>>> {
+    reader(&hub, &headers)?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    Ok(Json(sites::list(&client, hub.config.stale_after_ms).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FiguresQuery {
+    period: Option<PeriodName>,
+    from: Option<String>,
+    to: Option<String>,
+    /// One site's figures; all sites' without it.
+    site: Option<i32>,
+}
+
+fn scope(hub: &Hub, q: &FiguresQuery) -> HubResult<Scope> {
+    let bounds = parse_bounds(q.period, q.from.as_deref(), q.to.as_deref())?;
+    let span = match bounds {
+        Some((from, to)) => Span { from, to },
+        None => q
+            .period
+            .unwrap_or(PeriodName::Today)
+            .span(hub.config.time_zone, now_ms()),
+    };
+    if span.to - span.from > 3 * 366 * 86_400_000 {
+        return Err(Error::invalid("to", "the hub's figures cover at most 3 years").into());
+    }
+    Ok(Scope {
+        span,
+        period: if bounds.is_some() {
+            None
+        } else {
+            Some(q.period.unwrap_or(PeriodName::Today))
+        },
+        site: q.site,
+    })
+}
+
+async fn leaderboard(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Query(q): Query<FiguresQuery>,
+) -> HubResult<Json<Leaderboard>> {
+    reader(&hub, &headers)?;
+    let scope = scope(&hub, &q)?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    Ok(Json(
+        board::leaderboard(
+            &client,
+            scope,
+            hub.config.time_zone,
+            hub.config.scale,
+            hub.config.min_ratings,
+        )
+        .await?,
+    ))
+}
+
+async fn site_totals(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Query(q): Query<FiguresQuery>,
+) -> HubResult<Json<Vec<SiteTotals>>> {
+    reader(&hub, &headers)?;
+    let scope = scope(&hub, &q)?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    Ok(Json(
+        board::by_site(&client, scope, hub.config.time_zone, hub.config.scale).await?,
+    ))
+}
+
+/// `ingest` events ({site_id, acked}) as batches land: a screen reloads its figures on them.
+async fn events(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+) -> HubResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    reader(&hub, &headers)?;
+    let stream = BroadcastStream::new(hub.events.subscribe()).filter_map(|m| {
+        m.ok()
+            .map(|data| Ok(SseEvent::default().event("ingest").data(data)))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

@@ -1,0 +1,97 @@
+//! The network hub (`otklik hub`): every site's ratings, sessions, registrars, desks, alerts and
+//! reasons in PostgreSQL, fed by the sites' uplinks (see `otklik_domain::link`), and the
+//! network's leaderboard and per-site figures from a daily roll-up. Built on the same domain as
+//! the sites, so the two rank alike; nothing here knows SQLite.
+
+pub mod board;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ingest;
+pub mod sites;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use deadpool_postgres::Pool;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+use otklik_domain::time::Millis;
+
+pub use error::{HubError, HubResult};
+
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// A libpq connection string or postgresql:// URL (may hold a password: never logged).
+    pub database: String,
+    pub listen: SocketAddr,
+    /// The zone the network's days and periods are counted in.
+    pub time_zone: Tz,
+    /// Levels of the scale the network's figures are shown on.
+    pub scale: u8,
+    pub min_ratings: u32,
+    /// A site silent for longer is reported stale.
+    pub stale_after_ms: Millis,
+}
+
+pub struct Hub {
+    pub pool: Pool,
+    pub partitions: db::Partitions,
+    pub config: HubConfig,
+    token_hash: Vec<u8>,
+    events: broadcast::Sender<String>,
+}
+
+impl Hub {
+    /// Connects, brings the schema up to date and loads the hub token (made on first start).
+    pub async fn open(config: HubConfig) -> HubResult<Arc<Hub>> {
+        let pool = db::pool(&config.database, 16)?;
+        db::migrate(&pool).await?;
+        let token = token(&pool).await?;
+        Ok(Arc::new(Hub {
+            pool,
+            partitions: db::Partitions::default(),
+            config,
+            token_hash: Sha256::digest(token.as_bytes()).to_vec(),
+            events: broadcast::channel(256).0,
+        }))
+    }
+
+    fn is_token(&self, t: &str) -> bool {
+        Sha256::digest(t.as_bytes()).as_slice() == self.token_hash.as_slice()
+    }
+}
+
+/// The hub token, made on first use.
+pub async fn token(pool: &Pool) -> HubResult<String> {
+    let client = pool.get().await.map_err(db::no_connection)?;
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    let fresh = format!("otk_hub_{}", hex::encode(bytes));
+    client
+        .execute(
+            "INSERT INTO hub_secrets (name, value) VALUES ('token', $1) ON CONFLICT DO NOTHING",
+            &[&fresh],
+        )
+        .await
+        .map_err(error::db)?;
+    Ok(client
+        .query_one("SELECT value FROM hub_secrets WHERE name = 'token'", &[])
+        .await
+        .map_err(error::db)?
+        .get(0))
+}
+
+/// Serves the hub on `listener` until `shutdown` resolves.
+pub async fn serve(
+    hub: Arc<Hub>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, http::router(hub))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

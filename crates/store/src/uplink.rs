@@ -1,0 +1,195 @@
+//! The journal of changes for the network hub (migration 0013): linking fills it with what the
+//! installation already holds, its triggers add every later change, and the uplink worker reads
+//! it oldest first and forgets what the hub acknowledged.
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use otklik_domain::error::{Error, Result};
+use otklik_domain::time::Millis;
+
+/// The journal's bodies for what is already stored, in the order the hub needs them (a rating's
+/// desk and registrar before the rating, a rating before its flag, correction and reason).
+const BACKFILL: &[&str] = &[
+    "SELECT json_object('kind', 'desk', 'id', id, 'name', name,
+            'active', json(CASE WHEN active THEN 'true' ELSE 'false' END)) FROM desks ORDER BY id",
+    "SELECT json_object('kind', 'registrar', 'id', id, 'name', name,
+            'active', json(CASE WHEN active THEN 'true' ELSE 'false' END)) FROM registrars ORDER BY id",
+    "SELECT json_object('kind', 'session', 'id', id, 'desk_id', desk_id, 'registrar_id', registrar_id,
+            'started_at', started_at, 'ended_at', ended_at) FROM work_sessions ORDER BY id",
+    "SELECT json_object('kind', 'rating', 'id', id, 'desk_id', desk_id, 'score', score, 'scale', scale,
+            'source', source, 'at', at, 'received_at', received_at, 'registrar_id', registrar_id,
+            'session_id', session_id) FROM ratings ORDER BY id",
+    "SELECT json_object('kind', 'flag', 'rating_id', rating_id, 'reason', reason)
+     FROM rating_flags ORDER BY rating_id",
+    "SELECT json_object('kind', 'correction', 'id', id, 'rating_id', rating_id, 'action', action, 'at', at)
+     FROM rating_corrections ORDER BY id",
+    "SELECT json_object('kind', 'reason', 'rating_id', rating_id, 'code', code, 'label', label,
+            'picked_at', picked_at) FROM rating_reasons ORDER BY rating_id",
+    "SELECT json_object('kind', 'alert', 'id', id, 'rating_id', rating_id, 'state', state,
+            'created_at', created_at, 'rule', rule, 'taken_at', taken_at, 'resolved_at', resolved_at)
+     FROM alerts ORDER BY id",
+];
+
+/// The link as the console shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Link {
+    pub hub_url: String,
+    pub linked_at: Millis,
+    /// Changes not yet acknowledged by the hub.
+    pub backlog: u64,
+    /// When the oldest of them was made; null when the backlog is empty.
+    pub oldest_at: Option<Millis>,
+}
+
+/// Links the installation to the hub at `hub_url`; a first link journals everything already
+/// stored. Relinking only changes the address: the journal carries on where it was.
+pub fn link(conn: &Connection, hub_url: &str, now: Millis) -> Result<u64> {
+    let linked: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM uplink)", [], |r| r.get(0))?;
+    if linked {
+        conn.execute("UPDATE uplink SET hub_url = ?1", [hub_url])?;
+        return Ok(0);
+    }
+    conn.execute(
+        "INSERT INTO uplink (one, hub_url, linked_at) VALUES (1, ?1, ?2)",
+        (hub_url, now),
+    )?;
+    let mut added = 0;
+    for select in BACKFILL {
+        let rest = select.strip_prefix("SELECT ").expect("a SELECT");
+        added += conn.execute(
+            &format!("INSERT INTO uplink_journal (at, body) SELECT ?1, {rest}"),
+            [now],
+        )? as u64;
+    }
+    Ok(added)
+}
+
+/// Ends the link: nothing more is journaled and what was not sent is dropped.
+pub fn unlink(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM uplink", [])?;
+    conn.execute("DELETE FROM uplink_journal", [])?;
+    Ok(())
+}
+
+pub fn status(conn: &Connection) -> Result<Option<Link>> {
+    let Some((hub_url, linked_at)) = conn
+        .query_row("SELECT hub_url, linked_at FROM uplink", [], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?))
+        })
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let (backlog, oldest_at) =
+        conn.query_row("SELECT COUNT(*), MIN(at) FROM uplink_journal", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(Some(Link {
+        hub_url,
+        linked_at,
+        backlog,
+        oldest_at,
+    }))
+}
+
+/// The oldest `limit` changes not yet acknowledged, as (seq, JSON body).
+pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<(i64, String)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, body FROM uplink_journal ORDER BY seq LIMIT ?1")?;
+    let rows = stmt.query_map([limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect::<rusqlite::Result<_>>().map_err(Error::from)
+}
+
+/// Forgets every change up to `seq`, which the hub has stored.
+pub fn acknowledge(conn: &Connection, seq: i64) -> Result<u64> {
+    Ok(conn.execute("DELETE FROM uplink_journal WHERE seq <= ?1", [seq])? as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otklik_domain::link::Change;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open_writer(&dir.path().join("t.db")).unwrap();
+        (dir, conn)
+    }
+
+    fn changes(conn: &Connection) -> Vec<Change> {
+        pending(conn, 1000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, b)| serde_json::from_str(&b).expect(&b))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_is_journaled_until_linked_then_everything_is() {
+        let (_d, conn) = db();
+        conn.execute(
+            "INSERT INTO desks (id, name, created_at) VALUES (1, 'Окно 1', 0)",
+            [],
+        )
+        .unwrap();
+        assert!(pending(&conn, 10).unwrap().is_empty());
+        assert_eq!(link(&conn, "http://hub", 5).unwrap(), 1);
+        conn.execute(
+            "INSERT INTO registrars (id, name, created_at) VALUES (2, 'Анна', 0)",
+            [],
+        )
+        .unwrap();
+        conn.execute("UPDATE desks SET active = 0 WHERE id = 1", [])
+            .unwrap();
+        let got = changes(&conn);
+        assert_eq!(
+            got,
+            [
+                Change::Desk {
+                    id: 1,
+                    name: "Окно 1".into(),
+                    active: true
+                },
+                Change::Registrar {
+                    id: 2,
+                    name: "Анна".into(),
+                    active: true
+                },
+                Change::Desk {
+                    id: 1,
+                    name: "Окно 1".into(),
+                    active: false
+                },
+            ]
+        );
+        let link = status(&conn).unwrap().unwrap();
+        assert_eq!((link.backlog, link.linked_at), (3, 5));
+    }
+
+    #[test]
+    fn an_acknowledged_seq_is_never_reused() {
+        let (_d, conn) = db();
+        link(&conn, "http://hub", 0).unwrap();
+        conn.execute(
+            "INSERT INTO desks (id, name, created_at) VALUES (1, 'a', 0)",
+            [],
+        )
+        .unwrap();
+        let first = pending(&conn, 10).unwrap()[0].0;
+        assert_eq!(acknowledge(&conn, first).unwrap(), 1);
+        conn.execute("UPDATE desks SET name = 'b' WHERE id = 1", [])
+            .unwrap();
+        let next = pending(&conn, 10).unwrap()[0].0;
+        assert!(next > first, "{next} after {first}");
+        // Relinking keeps the journal and its numbering.
+        assert_eq!(link(&conn, "http://other", 1).unwrap(), 0);
+        assert_eq!(pending(&conn, 10).unwrap()[0].0, next);
+        unlink(&conn).unwrap();
+        conn.execute("UPDATE desks SET name = 'c' WHERE id = 1", [])
+            .unwrap();
+        assert!(pending(&conn, 10).unwrap().is_empty());
+        assert_eq!(status(&conn).unwrap(), None);
+    }
+}
