@@ -10,6 +10,7 @@ packages=(
   webkit2gtk-driver dbus openbox wmctrl
   libopus-dev opus-tools espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins
   poppler-utils python3-venv openssl python3-dbus python3-gi
+  postgresql
 )
 
 missing=()
