@@ -17,8 +17,11 @@ mod inputs;
 mod lan;
 mod leaderboard;
 mod migrations;
+mod network;
 mod notify;
 mod panels;
+#[path = "../support/pg.rs"]
+mod pg;
 mod powerloss;
 mod printed;
 mod reasons;
