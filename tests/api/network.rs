@@ -615,3 +615,236 @@ async fn the_hub_refuses_what_it_cannot_trust() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_at_two_sites_is_one_person_and_a_template_goes_to_every_site() {
+    let pg = Postgres::start();
+    let database = pg.database("roster");
+    let mut keys = Vec::new();
+    for name in ["Центральная", "Филиал"] {
+        let out = hub_cli(&database, &["add-site", name]).await;
+        keys.push(out.lines().last().unwrap().trim().to_string());
+    }
+    let hub_addr = free_addr();
+    let _hub = start_hub(&database, hub_addr).await;
+    let hub_url = format!("http://{hub_addr}");
+    let hub_token = hub_cli(&database, &["token"]).await.trim().to_string();
+    let http = reqwest::Client::new();
+    let hub = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{hub_url}{path}"))
+            .bearer_auth(&hub_token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Анна works at both sites; each site knows her as its own registrar.
+    let mut sites = Vec::new();
+    let mut anna = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let mut site = Site::start(["A", "B"][i]).await;
+        site.staff().await;
+        let id = site
+            .post("/api/v1/registrars", json!({ "name": "Анна Смирнова" }))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        site.post(
+            &format!("/api/v1/desks/{}/session", site.desks[2]),
+            json!({ "registrar_id": id }),
+        )
+        .await;
+        anna.push(id);
+        site.link(&hub_url, key).await;
+        site.rate(12).await;
+        sites.push(site);
+    }
+    drained(&sites, 60).await;
+    let (_, people) = hub(reqwest::Method::GET, "/hub/v1/people", None).await;
+    let annas: Vec<&Value> = people
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "Анна Смирнова")
+        .collect();
+    assert_eq!(
+        annas.len(),
+        2,
+        "two people until someone says otherwise: {people}"
+    );
+    let central = annas
+        .iter()
+        .find(|p| p["sites"] == json!(["Центральная"]))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    // The roster comes down to the sites; the branch says its Анна is the central one's.
+    let b = &sites[1];
+    let uplink = loop {
+        let (_, u) = b.call(reqwest::Method::GET, "/api/v1/uplink", None).await;
+        if u["people"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p["id"] == central))
+        {
+            break u;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(uplink["people"].as_array().unwrap().len() >= 6, "{uplink}");
+    let (s, body) = b
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/registrars/{}/person", anna[1]),
+            Some(json!({ "person_id": 999_999 })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("person_id"),
+        "{body}"
+    );
+    let (s, body) = b
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/registrars/{}/person", anna[1]),
+            Some(json!({ "person_id": central })),
+        )
+        .await;
+    assert_eq!(
+        (s, body["person_id"].as_i64()),
+        (StatusCode::OK, Some(central)),
+        "{body}"
+    );
+    drained(&sites, 60).await;
+
+    let week = "/api/v1/leaderboard?period=week";
+    let (_, board) = hub(reqwest::Method::GET, week, None).await;
+    let entries: Vec<&Value> = board["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "Анна Смирнова")
+        .collect();
+    assert_eq!(entries.len(), 1, "one Анна in the network's board: {board}");
+    let mut at_sites = 0;
+    for (site, id) in sites.iter().zip(&anna) {
+        let (_, own) = site.call(reqwest::Method::GET, week, None).await;
+        at_sites += own["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["registrar_id"] == *id)
+            .map_or(0, |e| e["count"].as_u64().unwrap());
+    }
+    assert!(at_sites > 0);
+    assert_eq!(entries[0]["count"].as_u64(), Some(at_sites), "{board}");
+
+    // Two people merged at the hub: the branch's registrar 1 is the central registrar 1.
+    let (_, people) = hub(reqwest::Method::GET, "/hub/v1/people", None).await;
+    let person = |name: &str| {
+        people
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (into, from) = (person("A регистратор 1"), person("B регистратор 1"));
+    let (s, merged) = hub(
+        reqwest::Method::POST,
+        &format!("/hub/v1/people/{into}/merge"),
+        Some(json!({ "from": from })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    let one = merged
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == into)
+        .unwrap();
+    assert_eq!(one["sites"], json!(["Филиал", "Центральная"]), "{merged}");
+    let (s, b) = hub(
+        reqwest::Method::POST,
+        &format!("/hub/v1/people/{into}/merge"),
+        Some(json!({ "from": from })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+
+    // A settings template reaches every site; one a site cannot take changes nothing there and
+    // says why on its console.
+    let (s, b) = hub(
+        reqwest::Method::PUT,
+        "/hub/v1/template",
+        Some(json!({ "min_ratings": 7 })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    for site in sites.iter_mut() {
+        site.rate(1).await;
+    }
+    for site in &sites {
+        let end = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, settings) = site
+                .call(reqwest::Method::GET, "/api/v1/settings", None)
+                .await;
+            if settings["min_ratings"] == 7 {
+                break;
+            }
+            assert!(std::time::Instant::now() < end, "{}: {settings}", site.name);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let (s, b) = hub(
+        reqwest::Method::PUT,
+        "/hub/v1/template",
+        Some(json!({ "min_ratings": "many" })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    for site in sites.iter_mut() {
+        site.rate(1).await;
+    }
+    for site in &sites {
+        let end = std::time::Instant::now() + Duration::from_secs(60);
+        let uplink = loop {
+            let (_, u) = site
+                .call(reqwest::Method::GET, "/api/v1/uplink", None)
+                .await;
+            if u["state"]["template_error"].is_string() {
+                break u;
+            }
+            assert!(std::time::Instant::now() < end, "{}: {u}", site.name);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert!(
+            uplink["state"]["template_error"]
+                .as_str()
+                .unwrap()
+                .contains("min_ratings"),
+            "{uplink}"
+        );
+        let (_, settings) = site
+            .call(reqwest::Method::GET, "/api/v1/settings", None)
+            .await;
+        assert_eq!(settings["min_ratings"], 7, "{}", site.name);
+    }
+    let (s, b) = hub(
+        reqwest::Method::PUT,
+        "/hub/v1/template",
+        Some(json!([1, 2])),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+}

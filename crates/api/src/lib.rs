@@ -58,7 +58,7 @@ const BODY_LIMIT: usize = 64 * 1024;
         notify::list_outbox, notify::retry, notify::list_alerts, notify::take, notify::resolve,
         maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
         setup::status, setup::put_step, setup::camera_frame, setup::microphone_level, setup::export, setup::import, setup::demo,
-        uplink::get_uplink, uplink::put_uplink, uplink::delete_uplink,
+        uplink::get_uplink, uplink::put_uplink, uplink::delete_uplink, uplink::put_person,
     ),
     // Query parameters' types are not collected from `IntoParams` structs: name them here.
     components(schemas(reports::ExportFormat)),
@@ -164,6 +164,10 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route("/desks/{id}/pairing", post(panels::new_pairing))
         .route("/panels", get(panels::list_panels))
         .route("/panels/{id}", axum::routing::delete(panels::revoke_panel))
+        .route(
+            "/registrars/{id}/person",
+            axum::routing::put(uplink::put_person),
+        )
         .route(
             "/uplink",
             get(uplink::get_uplink)

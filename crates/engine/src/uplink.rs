@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use otklik_domain::error::{Error, Result};
-use otklik_domain::link::{Ack, Batch, Change, Event, Gap, PROTOCOL};
+use otklik_domain::link::{Ack, Batch, Change, Event, Gap, PROTOCOL, Person, Roster};
 use otklik_domain::time::{Millis, now_ms};
 use otklik_notify::secrets::UPLINK_KEY;
 use otklik_store::uplink::{self, Link};
@@ -23,6 +23,9 @@ const BATCH: u32 = 1000;
 const HEARTBEAT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the roster (people, settings template) is asked for; it is versioned, so an
+/// unchanged one costs a few bytes.
+const PULL: Duration = Duration::from_secs(60);
 
 /// Why a batch did not land.
 #[derive(Debug)]
@@ -37,11 +40,13 @@ pub enum SendError {
 }
 
 /// Where batches go: the real hub over HTTP, or a stand-in in tests.
+type Answer<'a, T> =
+    std::pin::Pin<Box<dyn Future<Output = std::result::Result<T, SendError>> + Send + 'a>>;
+
 pub trait HubClient: Send + Sync {
-    fn send<'a>(
-        &'a self,
-        batch: &'a Batch,
-    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<Ack, SendError>> + Send + 'a>>;
+    fn send<'a>(&'a self, batch: &'a Batch) -> Answer<'a, Ack>;
+    /// The roster, if it changed since version `since`.
+    fn roster(&self, since: Option<i64>) -> Answer<'_, Roster>;
 }
 
 pub struct HttpHub {
@@ -58,35 +63,33 @@ impl HttpHub {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("an HTTP client"),
-            url: format!("{}/hub/v1/ingest", hub_url.trim_end_matches('/')),
+            url: hub_url.trim_end_matches('/').to_owned(),
             key,
         }
     }
 }
 
-impl HubClient for HttpHub {
-    fn send<'a>(
-        &'a self,
-        batch: &'a Batch,
-    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<Ack, SendError>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            let answer = self
-                .client
-                .post(&self.url)
-                .bearer_auth(&self.key)
-                .json(batch)
-                .send()
-                .await
-                .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+impl HttpHub {
+    async fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> std::result::Result<T, SendError> {
+        let answer = req
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+        {
             let status = answer.status();
             let body = answer
                 .bytes()
                 .await
                 .map_err(|e| SendError::Unreachable(without_url(&e)))?;
             if status.is_success() {
-                return serde_json::from_slice::<Ack>(&body).map_err(|_| {
-                    SendError::Unreachable(format!("the hub's answer ({status}) is not an ack"))
+                return serde_json::from_slice::<T>(&body).map_err(|_| {
+                    SendError::Unreachable(format!(
+                        "the hub's answer ({status}) is not one a hub gives"
+                    ))
                 });
             }
             if status == reqwest::StatusCode::CONFLICT
@@ -103,7 +106,27 @@ impl HubClient for HttpHub {
                 ))),
                 _ => Err(SendError::Unreachable(format!("the hub answered {status}"))),
             }
-        })
+        }
+    }
+}
+
+impl HubClient for HttpHub {
+    fn send<'a>(&'a self, batch: &'a Batch) -> Answer<'a, Ack> {
+        Box::pin(
+            self.answer(
+                self.client
+                    .post(format!("{}/hub/v1/ingest", self.url))
+                    .json(batch),
+            ),
+        )
+    }
+
+    fn roster(&self, since: Option<i64>) -> Answer<'_, Roster> {
+        let mut url = format!("{}/hub/v1/roster", self.url);
+        if let Some(v) = since {
+            url.push_str(&format!("?since={v}"));
+        }
+        Box::pin(self.answer(self.client.get(url)))
     }
 }
 
@@ -128,6 +151,10 @@ pub struct LinkState {
     pub hub_clock_offset_ms: Option<Millis>,
     /// The last seq the hub acknowledged.
     pub acked: i64,
+    /// The hub's roster version at its last answer.
+    pub roster_version: i64,
+    /// Why the hub's settings template was not applied here, if it was not.
+    pub template_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -135,6 +162,11 @@ pub struct Uplink {
     /// Null when this installation is not linked to a hub.
     pub link: Option<Link>,
     pub state: LinkState,
+    /// The network's people as last pulled from the hub (a registrar is mapped to one of them
+    /// with PUT /api/v1/registrars/{id}/person).
+    pub people: Vec<Person>,
+    /// The hub's settings template version last applied here (0: none).
+    pub template_applied: i64,
 }
 
 #[derive(Default)]
@@ -183,9 +215,16 @@ fn check_link(hub_url: &str, key: &str) -> Result<String> {
 
 impl Engine {
     pub async fn uplink(&self) -> Result<Uplink> {
+        let (link, pulled) = self
+            .store
+            .reads
+            .read(|c| Ok((uplink::status(c)?, uplink::pulled(c)?)))
+            .await?;
         Ok(Uplink {
-            link: self.store.reads.read(uplink::status).await?,
+            link,
             state: self.uplink.state(),
+            template_applied: pulled.as_ref().map_or(0, |p| p.applied_template_version),
+            people: pulled.map(|p| p.people).unwrap_or_default(),
         })
     }
 
@@ -258,7 +297,28 @@ pub async fn run(engine: Arc<Engine>) {
     let mut backoff = Duration::from_secs(1);
     let mut client: Option<(u64, Arc<dyn HubClient>)> = None;
     let mut last_sent = std::time::Instant::now() - HEARTBEAT;
+    let mut last_pull: Option<(u64, std::time::Instant)> = None;
+    // The roster version kept here; the hub's answers say when it moved on.
+    let mut pulled_version = 0;
     loop {
+        let generation = engine
+            .uplink
+            .generation
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let hub_version = engine.uplink.state().roster_version;
+        let due = last_pull.is_none_or(|(g, at)| g != generation || at.elapsed() >= PULL)
+            || hub_version != pulled_version;
+        if due && let Some((_, hub)) = &client {
+            let hub = hub.clone();
+            last_pull = Some((generation, std::time::Instant::now()));
+            match pull(&engine, hub.as_ref()).await {
+                Ok(v) => pulled_version = v,
+                Err(message) => engine.uplink.set(|s| {
+                    s.last_error = Some(message);
+                    s.last_error_at = Some(now_ms());
+                }),
+            }
+        }
         match step(&engine, &mut client, &mut last_sent).await {
             Ok(true) => backoff = Duration::from_secs(1),
             Ok(false) => tokio::time::sleep(POLL).await,
@@ -353,6 +413,7 @@ async fn step(
                 s.last_ok_at = Some(now);
                 s.last_error = None;
                 s.acked = ack.acked;
+                s.roster_version = ack.roster_version;
                 s.hub_clock_offset_ms = Some(ack.hub_time - now);
             });
             Ok(!batch.events.is_empty())
@@ -377,4 +438,73 @@ async fn step(
         }
         Err(SendError::Refused(m)) | Err(SendError::Unreachable(m)) => Err(m),
     }
+}
+
+/// Asks the hub for its roster and keeps it; applies a new settings template like a
+/// supervisor's change of settings (checked the same way; refused, it is not applied).
+async fn pull(engine: &Arc<Engine>, hub: &dyn HubClient) -> std::result::Result<i64, String> {
+    let have = engine
+        .store
+        .reads
+        .read(uplink::pulled)
+        .await
+        .map_err(|e| e.to_string())?;
+    let roster = hub
+        .roster(have.as_ref().map(|p| p.version))
+        .await
+        .map_err(|e| match e {
+            SendError::Gap(_) => "the hub answered the roster with a gap".to_string(),
+            SendError::Refused(m) | SendError::Unreachable(m) => m,
+        })?;
+    let template = roster.template.clone();
+    let template_version = roster.template_version;
+    let applied = have.as_ref().map_or(0, |p| p.applied_template_version);
+    let version = roster.version;
+    if have.is_none() && roster.people.is_none() {
+        return Ok(version);
+    }
+    engine
+        .store
+        .writer
+        .write(move |ctx| uplink::save_roster(ctx.conn, &roster))
+        .await
+        .map_err(|e| e.to_string())?;
+    if template_version > applied {
+        let applied = match template {
+            None => Ok(()),
+            Some(t) => {
+                match serde_path_to_error::deserialize::<_, otklik_store::settings::SettingsPatch>(
+                    t,
+                ) {
+                    Err(e) => Err(format!("{}: {}", e.path(), e.inner())),
+                    Ok(patch) => engine
+                        .store
+                        .update_settings(patch, "hub")
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                }
+            }
+        };
+        match applied {
+            Ok(()) => {
+                engine
+                    .store
+                    .writer
+                    .write(move |ctx| uplink::template_applied(ctx.conn, template_version))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                engine.uplink.set(|s| s.template_error = None);
+                tracing::info!("applied the hub's settings template {template_version}");
+            }
+            // Kept apart from the link's errors: the link works, this version will not apply.
+            Err(e) => {
+                let message =
+                    format!("the hub's settings template {template_version} was not applied: {e}");
+                tracing::warn!("{message}");
+                engine.uplink.set(|s| s.template_error = Some(message));
+            }
+        }
+    }
+    Ok(version)
 }

@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod roster;
 pub mod sites;
 
 use std::net::SocketAddr;

@@ -986,6 +986,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/registrars/{id}/person": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Says which of the network's people this registrar is, so one who works at two sites counts
+         *     as one person in the network's reports.
+         */
+        put: operations["put_person"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports": {
         parameters: {
             query?: never;
@@ -1869,6 +1889,13 @@ export interface components {
             last_error?: string | null;
             last_error_at?: null | components["schemas"]["i64"];
             last_ok_at?: null | components["schemas"]["i64"];
+            /**
+             * Format: int64
+             * @description The hub's roster version at its last answer.
+             */
+            roster_version: number;
+            /** @description Why the hub's settings template was not applied here, if it was not. */
+            template_error?: string | null;
         };
         Login: {
             at: string;
@@ -2126,6 +2153,21 @@ export interface components {
          * @enum {string}
          */
         PeriodName: "today" | "week" | "month";
+        /** @description A person of the network, as the hub's roster lists them. */
+        Person: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** @description The sites they work at, by name. */
+            sites: string[];
+        };
+        PersonRequest: {
+            /**
+             * Format: int64
+             * @description A person of the network's roster (GET /api/v1/uplink lists them), or null for none.
+             */
+            person_id?: number | null;
+        };
         PickReasonBody: {
             panel?: null | components["schemas"]["Role"];
             /** @description The code of one of the settings' `reasons`. */
@@ -2305,6 +2347,11 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
+            /**
+             * Format: int64
+             * @description The network's person this registrar is (the hub's roster), if linked to one.
+             */
+            person_id?: number | null;
         };
         /** @description A registrar in the settings file (a PIN is never in it). */
         RegistrarEntry: {
@@ -2750,7 +2797,17 @@ export interface components {
         };
         Uplink: {
             link?: null | components["schemas"]["Link"];
+            /**
+             * @description The network's people as last pulled from the hub (a registrar is mapped to one of them
+             *     with PUT /api/v1/registrars/{id}/person).
+             */
+            people: components["schemas"]["Person"][];
             state: components["schemas"]["LinkState"];
+            /**
+             * Format: int64
+             * @description The hub's settings template version last applied here (0: none).
+             */
+            template_applied: number;
         };
         /**
          * @description How a panel's request is let in.
@@ -5331,6 +5388,47 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_person: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrar"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
