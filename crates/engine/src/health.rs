@@ -69,9 +69,9 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Component {
     /// `input:3`, `camera:2`, `microphone:2`, `channel:telegram`, `channel:email`,
-    /// `channel:webhook`, `database`, `backup`.
+    /// `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing).
     pub id: String,
-    /// `input`, `camera`, `microphone`, `channel`, `database` or `backup`.
+    /// `input`, `camera`, `microphone`, `channel`, `database`, `backup` or `desk_pc`.
     pub kind: &'static str,
     /// The desk of an input, camera or microphone.
     pub desk_id: Option<i64>,
@@ -133,6 +133,8 @@ pub struct Sources {
     pub database: Option<String>,
     pub backup: Option<BackupReport>,
     pub backup_every_hours: u32,
+    /// On a reception: its paired desk PCs, with their clocks.
+    pub desk_pcs: Vec<otklik_store::desk_pcs::DeskPc>,
 }
 
 /// An input's, camera's or microphone's own words, mapped: `connected` (an input's `ready`) is
@@ -281,6 +283,34 @@ pub fn observe(
                 error: (state != State::Ok)
                     .then(|| d.state.error.clone())
                     .flatten(),
+            },
+        ));
+    }
+    for pc in &src.desk_pcs {
+        let drift = pc.clock_drift_ms.unwrap_or(0);
+        let off = crate::desk_pc::drifts(drift);
+        per_desk.push((
+            pc.desk_id,
+            3,
+            Seen {
+                id: format!("desk_pc:{}", pc.panel_id),
+                kind: "desk_pc",
+                desk_id: Some(pc.desk_id),
+                name: format!("{} — {}", desk(pc.desk_id), n.desk_pc),
+                detail: pc
+                    .clock_drift_ms
+                    .map(|d| format!("clock {:+} s", d / 1000))
+                    .unwrap_or_default(),
+                // Its presses still count: a clock that drifts only makes their times doubtful.
+                state: if off { State::Degraded } else { State::Ok },
+                error: off.then(|| {
+                    format!(
+                        "its clock is {} s {} this PC's (more than {} s): set both to the same time source",
+                        drift.abs() / 1000,
+                        if drift > 0 { "ahead of" } else { "behind" },
+                        otklik_domain::link::CLOCK_DRIFT_WARN_MS / 1000
+                    )
+                }),
             },
         ));
     }
@@ -740,7 +770,11 @@ impl Engine {
                     desks: desk_names(c)?,
                     rows: rows(c)?,
                 };
-                Ok((e.notify.health(c)?, memory))
+                Ok((
+                    e.notify.health(c)?,
+                    memory,
+                    otklik_store::desk_pcs::list(c)?,
+                ))
             })
             .await;
         let mut src = Sources {
@@ -751,8 +785,9 @@ impl Engine {
             ..Sources::default()
         };
         match read {
-            Ok((channels, memory)) => {
+            Ok((channels, memory, desk_pcs)) => {
                 src.channels = channels;
+                src.desk_pcs = desk_pcs;
                 if !self.store.writer.is_alive() {
                     src.database = Some("the database writer has stopped".into());
                 }

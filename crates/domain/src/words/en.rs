@@ -136,6 +136,7 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Webhook",
         database: "Database",
         backup: "Backup",
+        desk_pc: "desk PC",
     },
     tray: Tray {
         app: "Otklik",

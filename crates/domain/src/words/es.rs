@@ -136,6 +136,7 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Webhook",
         database: "Base de datos",
         backup: "Copia de seguridad",
+        desk_pc: "PC del puesto",
     },
     tray: Tray {
         app: "Otklik",

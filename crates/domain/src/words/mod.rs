@@ -202,6 +202,8 @@ pub struct Components {
     pub webhook: &'static str,
     pub database: &'static str,
     pub backup: &'static str,
+    /// A desk PC forwarding its presses to the reception.
+    pub desk_pc: &'static str,
 }
 
 /// The tray's own words (the parts it names are [`Components`]' words, in lower case).

@@ -141,6 +141,7 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Вебхук",
         database: "База данных",
         backup: "Резервное копирование",
+        desk_pc: "компьютер окна",
     },
     tray: Tray {
         app: "Отклик",
