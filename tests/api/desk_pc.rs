@@ -567,3 +567,111 @@ async fn otklik_desk_pc_pair_pairs_from_the_command_line() {
     let got = ratings_at(&reception, 1, 30).await;
     assert_eq!(got[0]["desk_id"], desk);
 }
+
+#[tokio::test]
+async fn a_desk_pc_token_is_only_for_forwarding_on_the_lan() {
+    let reception = crate::lan::lan_app().await;
+    let desk = reception.desk("Окно 1").await;
+    let anna = reception.registrar("Анна").await;
+    reception
+        .patch("/api/v1/settings", json!({ "panel_lockout_secs": 0 }))
+        .await;
+    let token = reception.pair_panel(desk, "desk_pc").await;
+    // Not a patient panel, nor a registrar panel, of its own desk.
+    let (s, b) = reception
+        .post_as(
+            Some(&token),
+            &format!("/api/v1/desks/{desk}/tap"),
+            json!({ "score": 3 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+    let (s, _) = reception
+        .post_as(
+            Some(&token),
+            &format!("/api/v1/desks/{desk}/checkin"),
+            json!({ "registrar_id": anna }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = reception
+        .send(
+            reception
+                .http
+                .get(reception.url("/api/v1/desk-pcs"))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the list is the console's");
+    assert_eq!(reception.all_ratings().await.len(), 0);
+
+    // A real desk PC reaching the reception at its LAN address forwards its presses there.
+    reception.start_session(desk, anna).await;
+    let desk_pc = App::start().await;
+    let local = desk_pc.desk("Стол").await;
+    pair(&reception, &desk_pc, desk).await;
+    press(&desk_pc, local, 2).await;
+    let got = ratings_at(&reception, 1, 30).await;
+    assert_eq!(
+        (got[0]["desk_id"].as_i64(), got[0]["registrar_id"].as_i64()),
+        (Some(desk), Some(anna))
+    );
+}
+
+/// The network hub's side of the same worker: batches still go to `/hub/v1/ingest` with the
+/// site key (a stand-in hub on loopback that acknowledges what it gets).
+#[tokio::test]
+async fn a_site_linked_to_a_hub_still_sends_there_with_its_site_key() {
+    use std::sync::{Arc, Mutex};
+    type Seen = Arc<Mutex<Vec<(String, Value)>>>;
+    let seen: Seen = Arc::default();
+    let hub = axum::Router::new()
+        .route(
+            "/hub/v1/ingest",
+            axum::routing::post(
+                |axum::extract::State(seen): axum::extract::State<Seen>,
+                 headers: axum::http::HeaderMap,
+                 axum::Json(batch): axum::Json<Value>| async move {
+                    let auth = headers["authorization"].to_str().unwrap().to_string();
+                    let acked = batch["events"]
+                        .as_array()
+                        .unwrap()
+                        .last()
+                        .map_or(0, |e| e["seq"].as_i64().unwrap());
+                    seen.lock().unwrap().push((auth, batch));
+                    axum::Json(json!({ "acked": acked, "hub_time": now() }))
+                },
+            ),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, hub).await.unwrap() });
+
+    let site = App::start().await;
+    let (s, b) = site
+        .put(
+            "/api/v1/uplink",
+            json!({ "hub_url": format!("http://{hub_addr}"), "site_key": "otk_site_test1" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["link"]["kind"], "hub");
+    site.desk("Окно 1").await;
+    site.until("the hub to get the desk", 30, || async {
+        let (_, u) = site.get("/api/v1/uplink").await;
+        (u["link"]["backlog"] == 0 && !seen.lock().unwrap().is_empty()).then_some(())
+    })
+    .await;
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter().all(|(auth, _)| auth == "Bearer otk_site_test1"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .flat_map(|(_, b)| b["events"].as_array().unwrap().iter())
+            .any(|e| e["change"]["kind"] == "desk" && e["change"]["name"] == "Окно 1"),
+        "{seen:?}"
+    );
+}
