@@ -32,7 +32,7 @@ pub struct DeskPcPairBody {
     responses((status = 200, body = Uplink), (status = 403, description = "Wrong or expired code", body = ErrorBody),
               (status = 409, description = "Linked to a network hub", body = ErrorBody),
               (status = 422, description = "A bad address or code, or the reception cannot be reached", body = ErrorBody)))]
-pub async fn pair(
+pub async fn pair_with_reception(
     State(e): State<AppState>,
     Actor(actor): Actor,
     ApiJson(body): ApiJson<DeskPcPairBody>,
@@ -51,7 +51,7 @@ pub async fn pair(
               (status = 403, description = "A panel, not a desk PC", body = ErrorBody),
               (status = 409, description = "The batch leaves a gap: `expected` is the next seq", body = Gap),
               (status = 422, body = ErrorBody)))]
-pub async fn ingest(
+pub async fn desk_pc_ingest(
     State(e): State<AppState>,
     headers: HeaderMap,
     ApiJson(batch): ApiJson<Batch>,
@@ -80,6 +80,6 @@ pub async fn ingest(
 /// heard from, its clock against this PC's.
 #[utoipa::path(get, path = "/api/v1/desk-pcs", security(("token" = [])),
     responses((status = 200, body = [DeskPc])))]
-pub async fn list(State(e): State<AppState>) -> ApiResult<Json<Vec<DeskPc>>> {
+pub async fn list_desk_pcs(State(e): State<AppState>) -> ApiResult<Json<Vec<DeskPc>>> {
     Ok(Json(e.desk_pcs().await?))
 }

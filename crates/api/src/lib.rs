@@ -62,7 +62,7 @@ const INGEST_LIMIT: usize = 4 * 1024 * 1024;
         maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
         setup::status, setup::put_step, setup::camera_frame, setup::microphone_level, setup::export, setup::import, setup::demo,
         uplink::get_uplink, uplink::put_uplink, uplink::delete_uplink,
-        desk_pc::pair, desk_pc::ingest, desk_pc::list,
+        desk_pc::pair_with_reception, desk_pc::desk_pc_ingest, desk_pc::list_desk_pcs,
     ),
     // Query parameters' types are not collected from `IntoParams` structs: name them here.
     components(schemas(reports::ExportFormat)),
@@ -174,8 +174,8 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
                 .put(uplink::put_uplink)
                 .delete(uplink::delete_uplink),
         )
-        .route("/desk-pc/pair", post(desk_pc::pair))
-        .route("/desk-pcs", get(desk_pc::list))
+        .route("/desk-pc/pair", post(desk_pc::pair_with_reception))
+        .route("/desk-pcs", get(desk_pc::list_desk_pcs))
         .route_layer(middleware::from_fn_with_state(
             engine.clone(),
             require_token,
@@ -208,7 +208,7 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         // presses in a batch is larger than other bodies.
         .route(
             "/desk-pc/ingest",
-            post(desk_pc::ingest).layer(DefaultBodyLimit::max(INGEST_LIMIT)),
+            post(desk_pc::desk_pc_ingest).layer(DefaultBodyLimit::max(INGEST_LIMIT)),
         )
         .route("/console", get(console::state))
         .route("/console/login", post(console::login))
