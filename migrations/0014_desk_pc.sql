@@ -39,3 +39,19 @@ CREATE TABLE desk_pc_ratings (
     rating_id INTEGER NOT NULL REFERENCES ratings (id),
     PRIMARY KEY (panel_id, local_id)
 ) STRICT, WITHOUT ROWID;
+
+-- On the desk PC: its photos and clips sent on to the reception after their ratings (or given
+-- up on, with why), so each goes once.
+CREATE TABLE uplink_media (
+    media_id INTEGER PRIMARY KEY REFERENCES media (id),
+    sent_at  INTEGER NOT NULL,
+    outcome  TEXT NOT NULL  -- 'sent', or why it was not
+) STRICT;
+
+-- On the reception: each file a desk PC forwarded, once, by the desk PC's own media id.
+CREATE TABLE desk_pc_media (
+    panel_id INTEGER NOT NULL REFERENCES panels (id),
+    local_id INTEGER NOT NULL,
+    media_id INTEGER NOT NULL REFERENCES media (id),
+    PRIMARY KEY (panel_id, local_id)
+) STRICT, WITHOUT ROWID;

@@ -675,3 +675,134 @@ async fn a_site_linked_to_a_hub_still_sends_there_with_its_site_key() {
         "{seen:?}"
     );
 }
+
+async fn media_bytes(app: &App, url: &str) -> Vec<u8> {
+    let resp = app
+        .http
+        .get(app.url(url))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn a_photo_taken_at_the_desk_pc_follows_its_rating_to_the_reception() {
+    let reception = App::start().await;
+    let desk = reception.desk("Окно 1").await;
+    let desk_pc = App::start().await;
+    let local = desk_pc.desk("Стол").await;
+    let cams =
+        crate::evidence::camera_server(std::sync::Arc::new(tokio::sync::Notify::new())).await;
+    let (s, ev) = desk_pc
+        .put(
+            &format!("/api/v1/desks/{local}/evidence"),
+            json!({ "photo": true, "camera": { "kind": "ip", "url": format!("{cams}/ok.jpg") } }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ev}");
+    pair(&reception, &desk_pc, desk).await;
+
+    let r = press(&desk_pc, local, 1).await;
+    let here = crate::evidence::evidence_of(&desk_pc, &r, 1).await;
+    assert_eq!(here[0]["state"], "saved", "{here:?}");
+    let photo = media_bytes(&desk_pc, here[0]["url"].as_str().unwrap()).await;
+
+    let got = ratings_at(&reception, 1, 30).await;
+    let there = crate::evidence::evidence_of(&reception, &got[0], 1).await;
+    assert_eq!(
+        (there[0]["kind"].as_str(), there[0]["desk_id"].as_i64()),
+        (Some("photo"), Some(desk))
+    );
+    assert_eq!(
+        media_bytes(&reception, there[0]["url"].as_str().unwrap()).await,
+        photo
+    );
+    println!(
+        "a photo of {} bytes followed its rating to the reception",
+        photo.len()
+    );
+}
+
+#[tokio::test]
+async fn the_reception_takes_a_desk_pcs_file_once_for_a_rating_it_has() {
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    let token = app.pair_panel(desk, "desk_pc").await;
+    let (s, _) = app
+        .post_as(
+            Some(&token),
+            "/api/v1/desk-pc/ingest",
+            batch(vec![rating(1, 41, 1, now())], now()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let photo = crate::evidence::jpeg(64, 48);
+    let upload = |id: i64, query: &str, bearer: Option<&str>, body: Vec<u8>| {
+        let mut req = app
+            .http
+            .post(app.url(&format!("/api/v1/desk-pc/media/{id}?{query}")))
+            .header("content-type", "image/jpeg")
+            .body(body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t.to_string());
+        }
+        app.send(req)
+    };
+    let (s, m) = upload(7, "kind=photo&ratings=41", Some(&token), photo.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let (s, again) = upload(7, "kind=photo&ratings=41", Some(&token), photo.clone()).await;
+    assert_eq!((s, &again["id"]), (StatusCode::OK, &m["id"]), "{again}");
+    let r = &app.all_ratings().await[0];
+    assert_eq!(crate::evidence::evidence_of(&app, r, 1).await.len(), 1);
+
+    for (query, bearer, body, status, field) in [
+        (
+            "kind=photo&ratings=99",
+            Some(token.as_str()),
+            photo.clone(),
+            StatusCode::NOT_FOUND,
+            None,
+        ),
+        (
+            "kind=video&ratings=41",
+            Some(token.as_str()),
+            photo.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("kind"),
+        ),
+        (
+            "kind=photo&ratings=41",
+            Some(token.as_str()),
+            b"GIF89a".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("body"),
+        ),
+        (
+            "kind=photo&ratings=x",
+            Some(token.as_str()),
+            photo.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("ratings"),
+        ),
+        (
+            "kind=photo&ratings=41",
+            None,
+            photo.clone(),
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+    ] {
+        let (s, b) = upload(8, query, bearer, body).await;
+        assert_eq!(s, status, "{query}: {b}");
+        if let Some(f) = field {
+            assert_eq!(b["field"], f, "{b}");
+        }
+    }
+    let patient = app.pair_panel(desk, "patient").await;
+    let (s, _) = upload(8, "kind=photo&ratings=41", Some(&patient), photo).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(crate::evidence::evidence_of(&app, r, 1).await.len(), 1);
+}

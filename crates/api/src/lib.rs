@@ -40,6 +40,8 @@ pub type AppState = Arc<Engine>;
 const BODY_LIMIT: usize = 64 * 1024;
 /// A desk PC's batch: up to 1000 changes of a few hundred bytes each.
 const INGEST_LIMIT: usize = 4 * 1024 * 1024;
+/// A desk PC's photo or clip.
+const MEDIA_LIMIT: usize = 32 * 1024 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,7 +64,7 @@ const INGEST_LIMIT: usize = 4 * 1024 * 1024;
         maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
         setup::status, setup::put_step, setup::camera_frame, setup::microphone_level, setup::export, setup::import, setup::demo,
         uplink::get_uplink, uplink::put_uplink, uplink::delete_uplink,
-        desk_pc::pair_with_reception, desk_pc::desk_pc_ingest, desk_pc::list_desk_pcs,
+        desk_pc::pair_with_reception, desk_pc::desk_pc_ingest, desk_pc::desk_pc_media, desk_pc::list_desk_pcs,
     ),
     // Query parameters' types are not collected from `IntoParams` structs: name them here.
     components(schemas(reports::ExportFormat)),
@@ -209,6 +211,10 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route(
             "/desk-pc/ingest",
             post(desk_pc::desk_pc_ingest).layer(DefaultBodyLimit::max(INGEST_LIMIT)),
+        )
+        .route(
+            "/desk-pc/media/{id}",
+            post(desk_pc::desk_pc_media).layer(DefaultBodyLimit::max(MEDIA_LIMIT)),
         )
         .route("/console", get(console::state))
         .route("/console/login", post(console::login))

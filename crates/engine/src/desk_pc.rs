@@ -178,6 +178,107 @@ fn reach_error(e: &reqwest::Error) -> &'static str {
     }
 }
 
+/// A photo or clip sent on by a desk PC: its own id for it, what it is, the desk PC's ratings it
+/// belongs to, the span it covers.
+#[derive(Debug, Clone)]
+pub struct MediaUpload {
+    pub local_id: i64,
+    pub kind: String,
+    pub ratings: Vec<i64>,
+    pub span: Option<(Millis, Millis)>,
+}
+
+/// On the desk PC: sends the photos and clips whose ratings the reception has, a few at a time.
+/// `Ok(true)` if some went (more may wait); a file the reception cannot place (its rating never
+/// reached it) is given up on, with why, rather than retried for ever.
+pub async fn forward_media(
+    engine: &Engine,
+    client: &reqwest::Client,
+) -> std::result::Result<bool, String> {
+    let Some(link) = engine
+        .store
+        .reads
+        .read(uplink::status)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(false);
+    };
+    if link.kind != LinkKind::Reception {
+        return Ok(false);
+    }
+    let linked_at = link.linked_at;
+    let outgoing = engine
+        .store
+        .reads
+        .read(move |c| desk_pcs::outgoing_media(c, linked_at, 4))
+        .await
+        .map_err(|e| e.to_string())?;
+    if outgoing.is_empty() {
+        return Ok(false);
+    }
+    let token = engine
+        .notify
+        .secrets()
+        .get(RECEPTION_TOKEN)
+        .map_err(|e| e.to_string())?
+        .ok_or("the desk PC's token is missing: pair with the reception again")?;
+    for m in outgoing {
+        let outcome = match otklik_store::media::file_path(&engine.store.data_dir, &m.file) {
+            None => "its file name is not one Otklik made".to_string(),
+            Some(path) => match tokio::fs::read(&path).await {
+                Err(e) => format!("its file cannot be read: {e}"),
+                Ok(bytes) => {
+                    let ratings: Vec<String> = m.ratings.iter().map(i64::to_string).collect();
+                    let mut query = vec![("kind", m.kind.clone()), ("ratings", ratings.join(","))];
+                    if let Some((from, to)) = m.span {
+                        query.push(("from", from.to_string()));
+                        query.push(("to", to.to_string()));
+                    }
+                    let answer = client
+                        .post(format!(
+                            "{}/api/v1/desk-pc/media/{}",
+                            link.hub_url, m.media_id
+                        ))
+                        .query(&query)
+                        .bearer_auth(&token)
+                        .header("content-type", m.mime.as_str())
+                        .body(bytes)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            format!("the reception took no photo or clip: {}", reach_error(&e))
+                        })?;
+                    match answer.status().as_u16() {
+                        200 | 201 => "sent".to_string(),
+                        404 | 422 => {
+                            let body: serde_json::Value = answer.json().await.unwrap_or_default();
+                            format!("refused: {}", body["error"].as_str().unwrap_or("?"))
+                        }
+                        other => {
+                            return Err(format!("the reception refused a photo or clip ({other})"));
+                        }
+                    }
+                }
+            },
+        };
+        if outcome != "sent" {
+            tracing::warn!(
+                "media {} is not sent to the reception: {outcome}",
+                m.media_id
+            );
+        }
+        let id = m.media_id;
+        engine
+            .store
+            .writer
+            .write(move |ctx| desk_pcs::media_done(ctx.conn, id, ctx.now, &outcome))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(true)
+}
+
 /// Refuses, naming the field, a batch that cannot be applied as it stands (the hub's rules).
 fn check(batch: &Batch) -> Result<()> {
     if batch.protocol != PROTOCOL {
@@ -360,6 +461,107 @@ impl Engine {
             acked,
             hub_time: now,
         }))
+    }
+
+    /// On the reception: a photo or clip the desk PC `key` took around its presses, kept with
+    /// the ratings they became here, once by the desk PC's own media id. `Ok(false)` when it
+    /// was here already.
+    pub async fn media_from_desk_pc(
+        &self,
+        key: PanelKey,
+        upload: MediaUpload,
+        bytes: Vec<u8>,
+    ) -> Result<(bool, otklik_store::media::Media)> {
+        let (kind, mime, ext, magic): (&'static str, &'static str, &str, &[u8]) =
+            match upload.kind.as_str() {
+                "photo" => ("photo", "image/jpeg", "jpg", b"\xFF\xD8\xFF"),
+                "audio" => ("audio", "audio/ogg", "ogg", b"OggS"),
+                other => {
+                    return Err(Error::invalid(
+                        "kind",
+                        format!("{other:?} is not `photo` or `audio`"),
+                    ));
+                }
+            };
+        if !bytes.starts_with(magic) {
+            return Err(Error::invalid(
+                "body",
+                format!(
+                    "is not {} ({mime})",
+                    if kind == "photo" {
+                        "a JPEG photo"
+                    } else {
+                        "an Ogg clip"
+                    }
+                ),
+            ));
+        }
+        if upload.ratings.is_empty() || upload.ratings.len() > 100 {
+            return Err(Error::invalid(
+                "ratings",
+                "1 to 100 of the desk PC's rating ids",
+            ));
+        }
+        let _one = self.uplink.ingest_lock.lock().await;
+        let (panel_id, local_id) = (key.id, upload.local_id);
+        let locals = upload.ratings.clone();
+        let (known, ours) = self
+            .store
+            .reads
+            .read(move |c| {
+                let known = desk_pcs::forwarded_media(c, panel_id, local_id)?;
+                let mut ours = Vec::new();
+                for l in locals {
+                    ours.extend(desk_pcs::forwarded(c, panel_id, l)?);
+                }
+                Ok((known, ours))
+            })
+            .await?;
+        if let Some(id) = known {
+            let media = self
+                .store
+                .reads
+                .read(move |c| otklik_store::media::get(c, id))
+                .await?;
+            return Ok((false, media));
+        }
+        if ours.is_empty() {
+            return Err(Error::NotFound {
+                what: "forwarded rating",
+                id: upload.ratings[0],
+            });
+        }
+        let file = otklik_store::media::new_file_name(ext);
+        otklik_store::media::write_file(&self.store.data_dir, &file, &bytes)?;
+        let size = bytes.len() as i64;
+        let name = file.clone();
+        let stored = self
+            .store
+            .writer
+            .write(move |ctx| {
+                let media = otklik_store::media::insert(
+                    ctx,
+                    &otklik_store::media::NewMedia {
+                        desk_id: key.desk_id,
+                        kind,
+                        ratings: &ours,
+                        outcome: Ok((name, mime, size)),
+                        span: upload.span,
+                    },
+                )?;
+                desk_pcs::remember_media(ctx.conn, panel_id, local_id, media.id)?;
+                Ok(media)
+            })
+            .await;
+        match stored {
+            Ok(media) => Ok((true, media)),
+            Err(e) => {
+                if let Some(path) = otklik_store::media::file_path(&self.store.data_dir, &file) {
+                    let _ = std::fs::remove_file(path);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The paired desk PCs, where their journals stand and their clocks.

@@ -287,8 +287,18 @@ pub async fn run(engine: Arc<Engine>) {
     let mut backoff = Duration::from_secs(1);
     let mut client: Option<(ClientFor, Arc<dyn HubClient>)> = None;
     let mut last_sent = std::time::Instant::now() - HEARTBEAT;
+    // A desk PC's photos and clips follow their ratings, when no batch is waiting.
+    let media = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("an HTTP client");
     loop {
-        match step(&engine, &mut client, &mut last_sent).await {
+        let sent = match step(&engine, &mut client, &mut last_sent).await {
+            Ok(false) => crate::desk_pc::forward_media(&engine, &media).await,
+            other => other,
+        };
+        match sent {
             Ok(true) => backoff = Duration::from_secs(1),
             Ok(false) => tokio::time::sleep(POLL).await,
             Err(message) => {

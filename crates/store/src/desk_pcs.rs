@@ -92,3 +92,80 @@ pub fn list(conn: &Connection) -> Result<Vec<DeskPc>> {
     })?;
     rows.collect::<rusqlite::Result<_>>().map_err(Error::from)
 }
+
+/// On the reception: the media a desk PC's file `local_id` became, if it was forwarded already.
+pub fn forwarded_media(conn: &Connection, panel_id: i64, local_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT media_id FROM desk_pc_media WHERE panel_id = ?1 AND local_id = ?2")?
+        .query_row([panel_id, local_id], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn remember_media(
+    conn: &Connection,
+    panel_id: i64,
+    local_id: i64,
+    media_id: i64,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO desk_pc_media (panel_id, local_id, media_id) VALUES (?1, ?2, ?3)",
+    )?
+    .execute([panel_id, local_id, media_id])?;
+    Ok(())
+}
+
+/// On the desk PC: a saved photo or clip to send on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub media_id: i64,
+    pub kind: String,
+    pub file: String,
+    pub mime: String,
+    pub span: Option<(Millis, Millis)>,
+    /// The desk PC's ratings it belongs to.
+    pub ratings: Vec<i64>,
+}
+
+/// On the desk PC: saved files made since the link, not sent yet, whose ratings the reception
+/// has acknowledged already (none of them still in the journal), oldest first.
+pub fn outgoing_media(conn: &Connection, linked_at: Millis, limit: u32) -> Result<Vec<Outgoing>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.id, m.kind, m.file, m.mime, m.span_from, m.span_to,
+                (SELECT group_concat(rating_id) FROM rating_media WHERE media_id = m.id)
+         FROM media m
+         WHERE m.state = 'saved' AND m.created_at >= ?1
+           AND NOT EXISTS (SELECT 1 FROM uplink_media u WHERE u.media_id = m.id)
+           AND NOT EXISTS (
+               SELECT 1 FROM uplink_journal j, rating_media rm
+               WHERE rm.media_id = m.id AND json_extract(j.body, '$.kind') = 'rating'
+                 AND json_extract(j.body, '$.id') = rm.rating_id)
+         ORDER BY m.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map((linked_at, limit), |r| {
+        let from: Option<Millis> = r.get(4)?;
+        let to: Option<Millis> = r.get(5)?;
+        let ratings: Option<String> = r.get(6)?;
+        Ok(Outgoing {
+            media_id: r.get(0)?,
+            kind: r.get(1)?,
+            file: r.get(2)?,
+            mime: r.get(3)?,
+            span: from.zip(to),
+            ratings: ratings
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|s| s.parse().ok())
+                .collect(),
+        })
+    })?;
+    rows.collect::<rusqlite::Result<_>>().map_err(Error::from)
+}
+
+/// On the desk PC: the file `media_id` went to the reception (`sent`), or will not (why).
+pub fn media_done(conn: &Connection, media_id: i64, now: Millis, outcome: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO uplink_media (media_id, sent_at, outcome) VALUES (?1, ?2, ?3)",
+    )?
+    .execute((media_id, now, outcome))?;
+    Ok(())
+}

@@ -275,6 +275,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/desk-pc/media/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * On the reception: a photo or clip a desk PC took around its presses (the file is the body),
+         *     sent after their ratings; kept with the ratings they became here, once by the desk PC's id
+         *     for it (`id`). 404 while none of its ratings has arrived.
+         */
+        post: operations["desk_pc_media"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/desk-pc/pair": {
         parameters: {
             query?: never;
@@ -3690,6 +3711,80 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Gap"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    desk_pc_media: {
+        parameters: {
+            query: {
+                /** @description `photo` (a JPEG) or `audio` (an Ogg/Opus clip). */
+                kind: string;
+                /** @description The desk PC's own ids of the ratings it belongs to, comma-separated. */
+                ratings: string;
+                /** @description The span a clip covers (ms since the epoch). */
+                from?: number;
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description Here already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             422: {
