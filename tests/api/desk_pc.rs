@@ -806,3 +806,37 @@ async fn the_reception_takes_a_desk_pcs_file_once_for_a_rating_it_has() {
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(crate::evidence::evidence_of(&app, r, 1).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_days_backlog_from_a_desk_pc_is_applied_in_one_batch() {
+    let app = App::start().await;
+    let desk = app.desk("Окно 1").await;
+    let anna = app.registrar("Анна").await;
+    app.start_session(desk, anna).await;
+    let token = app.pair_panel(desk, "desk_pc").await;
+    // A busy desk's day: 1000 presses, as the worker sends them (its batch size), middle scores
+    // so that no burst rule flags them.
+    let t = now();
+    let events = (1..=1000).map(|i| rating(i, i, 2, t + i)).collect();
+    let body = batch(events, now());
+    println!(
+        "one batch of 1000 presses: {} bytes",
+        body.to_string().len()
+    );
+    let started = std::time::Instant::now();
+    let (s, ack) = app
+        .post_as(Some(&token), "/api/v1/desk-pc/ingest", body)
+        .await;
+    let took = started.elapsed().as_secs_f64();
+    assert_eq!(
+        (s, ack["acked"].as_i64()),
+        (StatusCode::OK, Some(1000)),
+        "{ack}"
+    );
+    println!(
+        "1000 forwarded presses applied in {took:.2} s ({:.0}/s)",
+        1000.0 / took
+    );
+    let (_, board) = app.get("/api/v1/leaderboard?period=today").await;
+    assert_eq!(entry(&board, anna)["count"], 1000, "{board}");
+}
