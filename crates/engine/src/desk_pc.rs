@@ -363,6 +363,12 @@ impl Engine {
                 )
             })
             .await?;
+        // The new token joins the secrets the log files never carry (once per pairing: a few
+        // small reads, not worth a blocking thread).
+        crate::logs::set_secrets(
+            &self.store.data_dir,
+            crate::diagnostics::known_secrets(self),
+        );
         tracing::info!(
             "paired with the reception at {} as the desk PC of its desk {} ({})",
             paired.url,
