@@ -61,6 +61,17 @@ fn entry(board: &Value, registrar: i64) -> Value {
         .unwrap_or_else(|| panic!("registrar {registrar} on {board}"))
 }
 
+/// The desk PC's own health of its link to the reception.
+fn link_health(health: &Value) -> Value {
+    health["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "link:reception")
+        .cloned()
+        .unwrap_or_else(|| panic!("no link in {health}"))
+}
+
 #[tokio::test]
 async fn presses_at_a_desk_pc_reach_the_reception_once_bound_by_press_time_across_an_outage() {
     let reception = App::start().await;
@@ -112,6 +123,19 @@ async fn presses_at_a_desk_pc_reach_the_reception_once_bound_by_press_time_acros
         })
         .await;
     println!("desk PC while the reception is away: {state}");
+    let (_, health) = desk_pc.get("/healthz").await;
+    let link = link_health(&health);
+    assert_eq!(link["state"], "down", "{health}");
+    assert!(
+        link["last_error"].as_str().unwrap().contains("reception"),
+        "{link}"
+    );
+    assert!(
+        health["attention"]
+            .to_string()
+            .contains("Связь с регистратурой"),
+        "{health}"
+    );
 
     // Meanwhile the reception's desk changes hands (the reception started elsewhere, where the
     // desk PC does not reach it); the presses made after that are Boris's.
@@ -172,6 +196,8 @@ async fn presses_at_a_desk_pc_reach_the_reception_once_bound_by_press_time_acros
         })
         .await;
     assert!(state["state"]["last_ok_at"].is_i64(), "{state}");
+    let (_, health) = desk_pc.get("/healthz").await;
+    assert_eq!(link_health(&health)["state"], "ok", "{health}");
     let (_, pcs) = reception.get("/api/v1/desk-pcs").await;
     assert_eq!(pcs[0]["desk_id"], desk, "{pcs}");
     assert!(pcs[0]["last_seq"].as_i64().unwrap() >= 7, "{pcs}");

@@ -69,9 +69,10 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Component {
     /// `input:3`, `camera:2`, `microphone:2`, `channel:telegram`, `channel:email`,
-    /// `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing).
+    /// `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing, on a
+    /// reception), `link:reception` (on a desk PC).
     pub id: String,
-    /// `input`, `camera`, `microphone`, `channel`, `database`, `backup` or `desk_pc`.
+    /// `input`, `camera`, `microphone`, `channel`, `database`, `backup`, `desk_pc` or `link`.
     pub kind: &'static str,
     /// The desk of an input, camera or microphone.
     pub desk_id: Option<i64>,
@@ -135,6 +136,8 @@ pub struct Sources {
     pub backup_every_hours: u32,
     /// On a reception: its paired desk PCs, with their clocks.
     pub desk_pcs: Vec<otklik_store::desk_pcs::DeskPc>,
+    /// On a desk PC: its link to the reception (the backlog) and how the last batches went.
+    pub reception: Option<(u64, crate::uplink::LinkState)>,
 }
 
 /// An input's, camera's or microphone's own words, mapped: `connected` (an input's `ready`) is
@@ -220,6 +223,20 @@ pub fn observe(
             detail: String::new(),
             state,
             error,
+        });
+    }
+    if let Some((backlog, link)) = &src.reception {
+        // Down while the last try failed after the last batch that landed.
+        let failing = link.last_error.is_some()
+            && link.last_error_at.unwrap_or(0) >= link.last_ok_at.unwrap_or(0);
+        out.push(Seen {
+            id: "link:reception".into(),
+            kind: "link",
+            desk_id: None,
+            name: n.reception_link.into(),
+            detail: format!("backlog {backlog}"),
+            state: if failing { State::Down } else { State::Ok },
+            error: failing.then(|| link.last_error.clone()).flatten(),
         });
     }
     for c in &src.channels {
@@ -774,6 +791,7 @@ impl Engine {
                     e.notify.health(c)?,
                     memory,
                     otklik_store::desk_pcs::list(c)?,
+                    otklik_store::uplink::status(c)?,
                 ))
             })
             .await;
@@ -785,9 +803,12 @@ impl Engine {
             ..Sources::default()
         };
         match read {
-            Ok((channels, memory, desk_pcs)) => {
+            Ok((channels, memory, desk_pcs, link)) => {
                 src.channels = channels;
                 src.desk_pcs = desk_pcs;
+                src.reception = link
+                    .filter(|l| l.kind == otklik_store::uplink::LinkKind::Reception)
+                    .map(|l| (l.backlog, self.uplink.state()));
                 if !self.store.writer.is_alive() {
                     src.database = Some("the database writer has stopped".into());
                 }

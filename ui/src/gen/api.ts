@@ -1596,10 +1596,11 @@ export interface components {
             detail: string;
             /**
              * @description `input:3`, `camera:2`, `microphone:2`, `channel:telegram`, `channel:email`,
-             *     `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing).
+             *     `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing, on a
+             *     reception), `link:reception` (on a desk PC).
              */
             id: string;
-            /** @description `input`, `camera`, `microphone`, `channel`, `database`, `backup` or `desk_pc`. */
+            /** @description `input`, `camera`, `microphone`, `channel`, `database`, `backup`, `desk_pc` or `link`. */
             kind: string;
             /** @description The latest error it reported; kept after it is back, until the next one. */
             last_error?: string | null;

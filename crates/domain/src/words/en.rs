@@ -137,6 +137,7 @@ pub const CATALOG: Catalog = Catalog {
         database: "Database",
         backup: "Backup",
         desk_pc: "desk PC",
+        reception_link: "Link to the reception",
     },
     tray: Tray {
         app: "Otklik",

@@ -137,6 +137,7 @@ pub const CATALOG: Catalog = Catalog {
         database: "Base de datos",
         backup: "Copia de seguridad",
         desk_pc: "PC del puesto",
+        reception_link: "Enlace con la recepción",
     },
     tray: Tray {
         app: "Otklik",

@@ -142,6 +142,7 @@ pub const CATALOG: Catalog = Catalog {
         database: "База данных",
         backup: "Резервное копирование",
         desk_pc: "компьютер окна",
+        reception_link: "Связь с регистратурой",
     },
     tray: Tray {
         app: "Отклик",
