@@ -129,8 +129,7 @@ fn without_url(e: &reqwest::Error, peer: &str) -> String {
     } else if e.is_connect() {
         format!("cannot connect to the {peer}")
     } else {
-        // Not `{e}`: reqwest's message carries the URL.
-        format!("the {peer} could not be reached")
+        format!("the {peer} could not be reached: {e}")
     }
 }
 
