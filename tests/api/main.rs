@@ -11,6 +11,7 @@ mod cli;
 mod common;
 mod crash;
 mod demo;
+mod desk_pc;
 mod evidence;
 mod health;
 mod inputs;

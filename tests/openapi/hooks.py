@@ -18,6 +18,8 @@ LOCAL_URL = "http://127.0.0.1:9/"
 LOCAL = {
     "api_url": LOCAL_URL,
     "webhook_url": LOCAL_URL,
+    # A desk PC's pairing calls the reception at once.
+    "reception_url": LOCAL_URL,
     "url": LOCAL_URL,
     "host": "127.0.0.1",
     "backup_dir": SAFE_DIR,

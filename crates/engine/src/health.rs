@@ -69,9 +69,10 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Component {
     /// `input:3`, `camera:2`, `microphone:2`, `channel:telegram`, `channel:email`,
-    /// `channel:webhook`, `database`, `backup`.
+    /// `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing, on a
+    /// reception), `link:reception` (on a desk PC).
     pub id: String,
-    /// `input`, `camera`, `microphone`, `channel`, `database` or `backup`.
+    /// `input`, `camera`, `microphone`, `channel`, `database`, `backup`, `desk_pc` or `link`.
     pub kind: &'static str,
     /// The desk of an input, camera or microphone.
     pub desk_id: Option<i64>,
@@ -133,6 +134,10 @@ pub struct Sources {
     pub database: Option<String>,
     pub backup: Option<BackupReport>,
     pub backup_every_hours: u32,
+    /// On a reception: its paired desk PCs, with their clocks.
+    pub desk_pcs: Vec<otklik_store::desk_pcs::DeskPc>,
+    /// On a desk PC: its link to the reception (the backlog) and how the last batches went.
+    pub reception: Option<(u64, crate::uplink::LinkState)>,
 }
 
 /// An input's, camera's or microphone's own words, mapped: `connected` (an input's `ready`) is
@@ -220,6 +225,20 @@ pub fn observe(
             error,
         });
     }
+    if let Some((backlog, link)) = &src.reception {
+        // Down while the last try failed after the last batch that landed.
+        let failing = link.last_error.is_some()
+            && link.last_error_at.unwrap_or(0) >= link.last_ok_at.unwrap_or(0);
+        out.push(Seen {
+            id: "link:reception".into(),
+            kind: "link",
+            desk_id: None,
+            name: n.reception_link.into(),
+            detail: format!("backlog {backlog}"),
+            state: if failing { State::Down } else { State::Ok },
+            error: failing.then(|| link.last_error.clone()).flatten(),
+        });
+    }
     for c in &src.channels {
         let Some(state) = channel_state(c.state) else {
             continue;
@@ -281,6 +300,34 @@ pub fn observe(
                 error: (state != State::Ok)
                     .then(|| d.state.error.clone())
                     .flatten(),
+            },
+        ));
+    }
+    for pc in &src.desk_pcs {
+        let drift = pc.clock_drift_ms.unwrap_or(0);
+        let off = crate::desk_pc::drifts(drift);
+        per_desk.push((
+            pc.desk_id,
+            3,
+            Seen {
+                id: format!("desk_pc:{}", pc.panel_id),
+                kind: "desk_pc",
+                desk_id: Some(pc.desk_id),
+                name: format!("{} — {}", desk(pc.desk_id), n.desk_pc),
+                detail: pc
+                    .clock_drift_ms
+                    .map(|d| format!("clock {:+} s", d / 1000))
+                    .unwrap_or_default(),
+                // Its presses still count: a clock that drifts only makes their times doubtful.
+                state: if off { State::Degraded } else { State::Ok },
+                error: off.then(|| {
+                    format!(
+                        "its clock is {} s {} this PC's (more than {} s): set both to the same time source",
+                        drift.abs() / 1000,
+                        if drift > 0 { "ahead of" } else { "behind" },
+                        otklik_domain::link::CLOCK_DRIFT_WARN_MS / 1000
+                    )
+                }),
             },
         ));
     }
@@ -740,7 +787,12 @@ impl Engine {
                     desks: desk_names(c)?,
                     rows: rows(c)?,
                 };
-                Ok((e.notify.health(c)?, memory))
+                Ok((
+                    e.notify.health(c)?,
+                    memory,
+                    otklik_store::desk_pcs::list(c)?,
+                    otklik_store::uplink::status(c)?,
+                ))
             })
             .await;
         let mut src = Sources {
@@ -751,8 +803,12 @@ impl Engine {
             ..Sources::default()
         };
         match read {
-            Ok((channels, memory)) => {
+            Ok((channels, memory, desk_pcs, link)) => {
                 src.channels = channels;
+                src.desk_pcs = desk_pcs;
+                src.reception = link
+                    .filter(|l| l.kind == otklik_store::uplink::LinkKind::Reception)
+                    .map(|l| (l.backlog, self.uplink.state()));
                 if !self.store.writer.is_alive() {
                     src.database = Some("the database writer has stopped".into());
                 }

@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use otklik_domain::error::{Error, Result};
 use otklik_domain::link::{Ack, Batch, Change, Event, Gap, PROTOCOL, Person, Roster};
 use otklik_domain::time::{Millis, now_ms};
-use otklik_notify::secrets::UPLINK_KEY;
-use otklik_store::uplink::{self, Link};
+use otklik_notify::secrets::{RECEPTION_TOKEN, UPLINK_KEY};
+use otklik_store::uplink::{self, Link, LinkKind};
 
 use crate::engine::Engine;
 
@@ -53,17 +53,33 @@ pub struct HttpHub {
     client: reqwest::Client,
     url: String,
     key: String,
+    /// Who answers, in the link's errors: "hub" or "reception".
+    peer: &'static str,
+    /// Where batches go under `url`.
+    path: &'static str,
 }
 
 impl HttpHub {
     pub fn new(hub_url: &str, key: String) -> HttpHub {
+        HttpHub::to(LinkKind::Hub, hub_url, key)
+    }
+
+    /// The hub's ingest, or the reception's for a desk PC (with its desk_pc token): the same
+    /// batches and answers either way.
+    pub fn to(kind: LinkKind, base_url: &str, key: String) -> HttpHub {
+        let (path, peer) = match kind {
+            LinkKind::Hub => ("/hub/v1/ingest", "hub"),
+            LinkKind::Reception => ("/api/v1/desk-pc/ingest", "reception"),
+        };
         HttpHub {
+            peer,
             client: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("an HTTP client"),
-            url: hub_url.trim_end_matches('/').to_owned(),
+            url: base_url.trim_end_matches('/').to_owned(),
+            path,
             key,
         }
     }
@@ -78,17 +94,18 @@ impl HttpHub {
             .bearer_auth(&self.key)
             .send()
             .await
-            .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+            .map_err(|e| SendError::Unreachable(without_url(&e, self.peer)))?;
         {
             let status = answer.status();
             let body = answer
                 .bytes()
                 .await
-                .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+                .map_err(|e| SendError::Unreachable(without_url(&e, self.peer)))?;
+            let peer = self.peer;
             if status.is_success() {
                 return serde_json::from_slice::<T>(&body).map_err(|_| {
                     SendError::Unreachable(format!(
-                        "the hub's answer ({status}) is not one a hub gives"
+                        "the {peer}'s answer ({status}) is not one a {peer} gives"
                     ))
                 });
             }
@@ -102,9 +119,11 @@ impl HttpHub {
                 .and_then(|v| v.get("error")?.as_str().map(str::to_owned));
             match said {
                 Some(error) if status.is_client_error() => Err(SendError::Refused(format!(
-                    "the hub refused ({status}): {error}"
+                    "the {peer} refused ({status}): {error}"
                 ))),
-                _ => Err(SendError::Unreachable(format!("the hub answered {status}"))),
+                _ => Err(SendError::Unreachable(format!(
+                    "the {peer} answered {status}"
+                ))),
             }
         }
     }
@@ -115,7 +134,7 @@ impl HubClient for HttpHub {
         Box::pin(
             self.answer(
                 self.client
-                    .post(format!("{}/hub/v1/ingest", self.url))
+                    .post(format!("{}{}", self.url, self.path))
                     .json(batch),
             ),
         )
@@ -130,13 +149,13 @@ impl HubClient for HttpHub {
     }
 }
 
-fn without_url(e: &reqwest::Error) -> String {
+fn without_url(e: &reqwest::Error, peer: &str) -> String {
     if e.is_timeout() {
-        "the hub did not answer in time".into()
+        format!("the {peer} did not answer in time")
     } else if e.is_connect() {
-        "cannot connect to the hub".into()
+        format!("cannot connect to the {peer}")
     } else {
-        format!("the hub could not be reached: {e}")
+        format!("the {peer} could not be reached: {e}")
     }
 }
 
@@ -176,6 +195,8 @@ pub struct UplinkRunner {
     generation: std::sync::atomic::AtomicU64,
     /// A stand-in for the hub, in tests.
     client: Mutex<Option<Arc<dyn HubClient>>>,
+    /// On a reception: one desk PC's batch applied at a time.
+    pub(crate) ingest_lock: tokio::sync::Mutex<()>,
 }
 
 impl UplinkRunner {
@@ -185,6 +206,12 @@ impl UplinkRunner {
 
     fn set(&self, f: impl FnOnce(&mut LinkState)) {
         f(&mut self.state.lock().expect("uplink state"));
+    }
+
+    /// Linked anew (another address or credential): the worker makes a new client.
+    pub(crate) fn relinked(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Sends batches to `client` instead of the hub the link names (tests).
@@ -284,6 +311,7 @@ impl Engine {
             })
             .await?;
         self.notify.secrets().set(UPLINK_KEY, None)?;
+        self.notify.secrets().set(RECEPTION_TOKEN, None)?;
         self.uplink
             .generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -292,14 +320,23 @@ impl Engine {
     }
 }
 
+/// What a client was made for: the link's generation, kind, address and start.
+type ClientFor = (u64, LinkKind, String, Millis);
+
 /// The worker: runs for the engine's life, idle while unlinked.
 pub async fn run(engine: Arc<Engine>) {
     let mut backoff = Duration::from_secs(1);
-    let mut client: Option<(u64, Arc<dyn HubClient>)> = None;
+    let mut client: Option<(ClientFor, Arc<dyn HubClient>)> = None;
     let mut last_sent = std::time::Instant::now() - HEARTBEAT;
     let mut last_pull: Option<(u64, std::time::Instant)> = None;
     // The roster version kept here; the hub's answers say when it moved on.
     let mut pulled_version = 0;
+    // A desk PC's photos and clips follow their ratings, when no batch is waiting.
+    let media = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("an HTTP client");
     loop {
         let generation = engine
             .uplink
@@ -308,7 +345,8 @@ pub async fn run(engine: Arc<Engine>) {
         let hub_version = engine.uplink.state().roster_version;
         let due = last_pull.is_none_or(|(g, at)| g != generation || at.elapsed() >= PULL)
             || hub_version != pulled_version;
-        if due && let Some((_, hub)) = &client {
+        // Only a network hub has a roster; a desk PC's reception has none.
+        if due && let Some(((_, LinkKind::Hub, ..), hub)) = &client {
             let hub = hub.clone();
             last_pull = Some((generation, std::time::Instant::now()));
             match pull(&engine, hub.as_ref()).await {
@@ -319,7 +357,11 @@ pub async fn run(engine: Arc<Engine>) {
                 }),
             }
         }
-        match step(&engine, &mut client, &mut last_sent).await {
+        let sent = match step(&engine, &mut client, &mut last_sent).await {
+            Ok(false) => crate::desk_pc::forward_media(&engine, &media).await,
+            other => other,
+        };
+        match sent {
             Ok(true) => backoff = Duration::from_secs(1),
             Ok(false) => tokio::time::sleep(POLL).await,
             Err(message) => {
@@ -338,7 +380,7 @@ pub async fn run(engine: Arc<Engine>) {
 /// may wait, `Ok(false)` if there was nothing to do.
 async fn step(
     engine: &Arc<Engine>,
-    client: &mut Option<(u64, Arc<dyn HubClient>)>,
+    client: &mut Option<(ClientFor, Arc<dyn HubClient>)>,
     last_sent: &mut std::time::Instant,
 ) -> std::result::Result<bool, String> {
     let Some(link) = engine
@@ -358,23 +400,34 @@ async fn step(
         .uplink
         .generation
         .load(std::sync::atomic::Ordering::SeqCst);
+    // Linked from the command line while running: a new address or kind makes a new client.
+    let made_for = (generation, link.kind, link.hub_url.clone(), link.linked_at);
     let hub = match client {
-        Some((g, c)) if *g == generation => c.clone(),
+        Some((k, c)) if *k == made_for => c.clone(),
         _ => {
             let stand_in = engine.uplink.client.lock().expect("uplink client").clone();
             let c: Arc<dyn HubClient> = match stand_in {
                 Some(c) => c,
                 None => {
+                    let (name, missing) = match link.kind {
+                        LinkKind::Hub => {
+                            (UPLINK_KEY, "the site key is missing: link to the hub again")
+                        }
+                        LinkKind::Reception => (
+                            RECEPTION_TOKEN,
+                            "the desk PC's token is missing: pair with the reception again",
+                        ),
+                    };
                     let key = engine
                         .notify
                         .secrets()
-                        .get(UPLINK_KEY)
+                        .get(name)
                         .map_err(|e| e.to_string())?
-                        .ok_or("the site key is missing: link to the hub again")?;
-                    Arc::new(HttpHub::new(&link.hub_url, key))
+                        .ok_or(missing)?;
+                    Arc::new(HttpHub::to(link.kind, &link.hub_url, key))
                 }
             };
-            *client = Some((generation, c.clone()));
+            *client = Some((made_for, c.clone()));
             c
         }
     };
@@ -436,7 +489,12 @@ async fn step(
                 ))
             }
         }
-        Err(SendError::Refused(m)) | Err(SendError::Unreachable(m)) => Err(m),
+        Err(SendError::Refused(m)) => {
+            // The credential may have changed meanwhile (paired again): read it afresh.
+            *client = None;
+            Err(m)
+        }
+        Err(SendError::Unreachable(m)) => Err(m),
     }
 }
 

@@ -36,9 +36,30 @@ const BACKFILL: &[&str] = &[
      FROM alerts ORDER BY id",
 ];
 
+/// Where the journal goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The network hub, with the site key it issued.
+    Hub,
+    /// The reception's Otklik: this is a desk PC, paired there with a code.
+    Reception,
+}
+
+impl LinkKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Hub => "hub",
+            LinkKind::Reception => "reception",
+        }
+    }
+}
+
 /// The link as the console shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Link {
+    pub kind: LinkKind,
+    /// The hub's address, or the reception's (`kind: reception`).
     pub hub_url: String,
     pub linked_at: Millis,
     /// Changes not yet acknowledged by the hub.
@@ -50,15 +71,31 @@ pub struct Link {
 /// Links the installation to the hub at `hub_url`; a first link journals everything already
 /// stored. Relinking only changes the address: the journal carries on where it was.
 pub fn link(conn: &Connection, hub_url: &str, now: Millis) -> Result<u64> {
-    let linked: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM uplink)", [], |r| r.get(0))?;
-    if linked {
+    link_as(conn, hub_url, LinkKind::Hub, now)
+}
+
+/// As [`link`], to a hub or a reception. A desk PC's first link journals nothing: only the
+/// presses made from now on are the reception's (its history, if it had one, stays its own).
+pub fn link_as(conn: &Connection, hub_url: &str, kind: LinkKind, now: Millis) -> Result<u64> {
+    let linked: Option<String> = conn
+        .query_row("SELECT kind FROM uplink", [], |r| r.get(0))
+        .optional()?;
+    if let Some(was) = linked {
+        if was != kind.as_str() {
+            return Err(Error::Conflict(format!(
+                "this installation is linked to a {was}: unlink it first"
+            )));
+        }
         conn.execute("UPDATE uplink SET hub_url = ?1", [hub_url])?;
         return Ok(0);
     }
     conn.execute(
-        "INSERT INTO uplink (one, hub_url, linked_at) VALUES (1, ?1, ?2)",
-        (hub_url, now),
+        "INSERT INTO uplink (one, hub_url, linked_at, kind) VALUES (1, ?1, ?2, ?3)",
+        (hub_url, now, kind.as_str()),
     )?;
+    if kind == LinkKind::Reception {
+        return Ok(0);
+    }
     let mut added = 0;
     for select in BACKFILL {
         let rest = select.strip_prefix("SELECT ").expect("a SELECT");
@@ -78,9 +115,9 @@ pub fn unlink(conn: &Connection) -> Result<()> {
 }
 
 pub fn status(conn: &Connection) -> Result<Option<Link>> {
-    let Some((hub_url, linked_at)) = conn
-        .query_row("SELECT hub_url, linked_at FROM uplink", [], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?))
+    let Some((hub_url, linked_at, kind)) = conn
+        .query_row("SELECT hub_url, linked_at, kind FROM uplink", [], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
         })
         .optional()?
     else {
@@ -91,6 +128,11 @@ pub fn status(conn: &Connection) -> Result<Option<Link>> {
             Ok((r.get(0)?, r.get(1)?))
         })?;
     Ok(Some(Link {
+        kind: if kind == "reception" {
+            LinkKind::Reception
+        } else {
+            LinkKind::Hub
+        },
         hub_url,
         linked_at,
         backlog,

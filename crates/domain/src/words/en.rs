@@ -136,6 +136,8 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Webhook",
         database: "Database",
         backup: "Backup",
+        desk_pc: "desk PC",
+        reception_link: "Link to the reception",
     },
     tray: Tray {
         app: "Otklik",

@@ -136,6 +136,8 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Webhook",
         database: "Base de datos",
         backup: "Copia de seguridad",
+        desk_pc: "PC del puesto",
+        reception_link: "Enlace con la recepción",
     },
     tray: Tray {
         app: "Otklik",

@@ -141,6 +141,8 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Вебхук",
         database: "База данных",
         backup: "Резервное копирование",
+        desk_pc: "компьютер окна",
+        reception_link: "Связь с регистратурой",
     },
     tray: Tray {
         app: "Отклик",
