@@ -1,6 +1,6 @@
 //! The network hub end to end, every part a real process: PostgreSQL from Debian's packages, the
-//! hub (`otklik hub serve`), and three sites (`otklik serve`) linked to it through a loopback
-//! proxy that can refuse or slow the traffic. The hub is stopped, refused, slowed and killed; a
+//! hub (`otklik hub serve`), three sites (`otklik serve`) linked to it through a loopback proxy
+//! that can refuse or slow the traffic, and a desk PC forwarding to the first site. The hub is stopped, refused, slowed and killed; a
 //! site is killed mid-stream. Every rating a site acknowledged must reach the hub exactly once,
 //! in the site's order, and the network's figures must equal the sum of the sites'.
 
@@ -351,6 +351,27 @@ async fn every_acknowledged_rating_reaches_the_hub_once_in_order_through_outages
         site.staff().await;
         sites.push(site);
     }
+    // A desk PC at the first site's first desk, paired with a code from that site's console.
+    let mut desk_pc = Site::start("D1").await;
+    let local = desk_pc
+        .post("/api/v1/desks", json!({ "name": "Окно" }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    desk_pc.desks.push(local);
+    let code = sites[0]
+        .post(
+            &format!("/api/v1/desks/{}/pairing", sites[0].desks[0]),
+            json!({ "role": "desk_pc" }),
+        )
+        .await;
+    desk_pc
+        .post(
+            "/api/v1/desk-pc/pair",
+            json!({ "reception_url": sites[0].base, "code": code["code"] }),
+        )
+        .await;
+    desk_pc.rate(10).await;
     // Ratings before the link travel too: the first link sends the history.
     sites[0].rate(20).await;
     for (site, key) in sites.iter().zip(&keys) {
@@ -424,6 +445,7 @@ async fn every_acknowledged_rating_reaches_the_hub_once_in_order_through_outages
     hub.wait().await.unwrap();
     hub = start_hub(&database, hub_addr).await;
     proxy.set(Mode::Pass);
+    desk_pc.rate(10).await;
     // An annulment travels like any change: the hub leaves the rating out of its figures.
     let annulled = sites[0].acknowledged[3];
     sites[0]
@@ -432,7 +454,18 @@ async fn every_acknowledged_rating_reaches_the_hub_once_in_order_through_outages
             json!({ "reason": "сотрудник нажал сам" }),
         )
         .await;
+    // The desk PC's presses went to its site first, then on with the site's own.
+    drained(std::slice::from_ref(&desk_pc), 60).await;
     drained(&sites, 120).await;
+    let forwarded: i64 = rusqlite::Connection::open(sites[0].dir.path().join("otklik.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM desk_pc_ratings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        forwarded as usize,
+        desk_pc.acknowledged.len(),
+        "each desk PC press once"
+    );
 
     let hub_token = hub_cli(&database, &["token"]).await.trim().to_string();
     let http = reqwest::Client::new();
