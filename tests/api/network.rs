@@ -340,6 +340,8 @@ async fn every_acknowledged_rating_reaches_the_hub_once_in_order_through_outages
         let out = hub_cli(&database, &["add-site", name]).await;
         keys.push(out.lines().last().unwrap().trim().to_string());
     }
+    // Registered, never heard from: the hub lists it as silent.
+    hub_cli(&database, &["add-site", "Новый филиал"]).await;
     let hub_addr = free_addr();
     let mut hub = start_hub(&database, hub_addr).await;
     let proxy = Proxy::start(hub_addr).await;
@@ -407,8 +409,34 @@ async fn every_acknowledged_rating_reaches_the_hub_once_in_order_through_outages
         state["state"]["last_error"].is_string(),
         "the console says why nothing goes: {state}"
     );
+    let link_health = |site: &Site| {
+        let site = (site.http.clone(), site.base.clone(), site.token.clone());
+        async move {
+            let health: Value = site
+                .0
+                .get(format!("{}/healthz", site.1))
+                .bearer_auth(site.2)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            health["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == "link:hub")
+                .cloned()
+                .unwrap_or_else(|| panic!("no link:hub in {health}"))
+        }
+    };
+    let down = link_health(&sites[2]).await;
+    assert_eq!(down["state"], "down", "{down}");
     proxy.set(Mode::Pass);
     drained(&sites, 90).await;
+    let up = link_health(&sites[2]).await;
+    assert_eq!(up["state"], "ok", "{up}");
 
     // A congested line: slow, but everything arrives, once.
     proxy.set(Mode::Slow);
@@ -483,6 +511,14 @@ async fn every_acknowledged_rating_reaches_the_hub_once_in_order_through_outages
         }
     };
     let sites_list = hub_get("/hub/v1/sites".into()).await;
+    let stale: Vec<&Value> = sites_list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["stale"] == true)
+        .map(|s| &s["name"])
+        .collect();
+    assert_eq!(stale, ["Новый филиал"], "{sites_list}");
     let now = chrono::Utc::now();
     let from = (now - chrono::Duration::days(1))
         .format("%Y-%m-%dT%H:%M:%SZ")

@@ -32,6 +32,8 @@ pub const POLL_EVERY: Duration = Duration::from_secs(2);
 /// A component no longer reported (a desk's camera switched off, a channel turned off) is
 /// forgotten after this long; until then a "back" notice it is owed is kept.
 const GONE_AFTER_MS: Millis = 10 * 60_000;
+/// Changes waiting longer than this to go up make the link degraded.
+const UPLINK_LAG_MS: Millis = 15 * 60_000;
 /// What devices say while they are starting or have not been tried yet: not a failure.
 /// (IP camera before its first photo, a stream camera opening, a microphone starting.)
 const NOT_TRIED: &[&str] = &["no photo asked for yet", "opening", "starting"];
@@ -136,8 +138,14 @@ pub struct Sources {
     pub backup_every_hours: u32,
     /// On a reception: its paired desk PCs, with their clocks.
     pub desk_pcs: Vec<otklik_store::desk_pcs::DeskPc>,
-    /// On a desk PC: its link to the reception (the backlog) and how the last batches went.
-    pub reception: Option<(u64, crate::uplink::LinkState)>,
+    /// The link up to a reception (on a desk PC) or a network hub (on a site): its kind, the
+    /// backlog, when the oldest unsent change was made, and how the last batches went.
+    pub uplink: Option<(
+        otklik_store::uplink::LinkKind,
+        u64,
+        Option<Millis>,
+        crate::uplink::LinkState,
+    )>,
 }
 
 /// An input's, camera's or microphone's own words, mapped: `connected` (an input's `ready`) is
@@ -225,17 +233,29 @@ pub fn observe(
             error,
         });
     }
-    if let Some((backlog, link)) = &src.reception {
-        // Down while the last try failed after the last batch that landed.
+    if let Some((kind, backlog, oldest, link)) = &src.uplink {
+        // Down while the last try failed after the last batch that landed; degraded while
+        // changes wait longer than a reception would notice (the hub's figures lag behind).
         let failing = link.last_error.is_some()
             && link.last_error_at.unwrap_or(0) >= link.last_ok_at.unwrap_or(0);
+        let lagging = oldest.is_some_and(|t| now - t > UPLINK_LAG_MS);
+        let (id, name) = match kind {
+            otklik_store::uplink::LinkKind::Reception => ("link:reception", n.reception_link),
+            otklik_store::uplink::LinkKind::Hub => ("link:hub", n.hub_link),
+        };
         out.push(Seen {
-            id: "link:reception".into(),
+            id: id.into(),
             kind: "link",
             desk_id: None,
-            name: n.reception_link.into(),
+            name: name.into(),
             detail: format!("backlog {backlog}"),
-            state: if failing { State::Down } else { State::Ok },
+            state: if failing {
+                State::Down
+            } else if lagging {
+                State::Degraded
+            } else {
+                State::Ok
+            },
             error: failing.then(|| link.last_error.clone()).flatten(),
         });
     }
@@ -806,9 +826,7 @@ impl Engine {
             Ok((channels, memory, desk_pcs, link)) => {
                 src.channels = channels;
                 src.desk_pcs = desk_pcs;
-                src.reception = link
-                    .filter(|l| l.kind == otklik_store::uplink::LinkKind::Reception)
-                    .map(|l| (l.backlog, self.uplink.state()));
+                src.uplink = link.map(|l| (l.kind, l.backlog, l.oldest_at, self.uplink.state()));
                 if !self.store.writer.is_alive() {
                     src.database = Some("the database writer has stopped".into());
                 }

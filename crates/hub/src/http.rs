@@ -178,9 +178,10 @@ async fn ingest(
         );
     }
     if !batch.events.is_empty() {
-        let _ = hub
-            .events
-            .send(serde_json::json!({ "site_id": site, "acked": ack.acked }).to_string());
+        let _ = hub.events.send((
+            "ingest",
+            serde_json::json!({ "site_id": site, "acked": ack.acked }).to_string(),
+        ));
     }
     Ok(Json(ack))
 }
@@ -257,7 +258,8 @@ async fn site_totals(
     ))
 }
 
-/// `ingest` events ({site_id, acked}) as batches land: a screen reloads its figures on them.
+/// `ingest` events ({site_id, acked}) as batches land, a screen reloads its figures on them;
+/// `site` events (the site as /hub/v1/sites lists it) when one falls silent or is back.
 async fn events(
     State(hub): State<Arc<Hub>>,
     headers: HeaderMap,
@@ -265,7 +267,7 @@ async fn events(
     reader(&hub, &headers)?;
     let stream = BroadcastStream::new(hub.events.subscribe()).filter_map(|m| {
         m.ok()
-            .map(|data| Ok(SseEvent::default().event("ingest").data(data)))
+            .map(|(name, data)| Ok(SseEvent::default().event(name).data(data)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

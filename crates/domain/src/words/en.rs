@@ -138,6 +138,7 @@ pub const CATALOG: Catalog = Catalog {
         backup: "Backup",
         desk_pc: "desk PC",
         reception_link: "Link to the reception",
+        hub_link: "Link to the network hub",
     },
     tray: Tray {
         app: "Otklik",

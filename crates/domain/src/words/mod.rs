@@ -206,6 +206,7 @@ pub struct Components {
     pub desk_pc: &'static str,
     /// On a desk PC: its link to the reception.
     pub reception_link: &'static str,
+    pub hub_link: &'static str,
 }
 
 /// The tray's own words (the parts it names are [`Components`]' words, in lower case).

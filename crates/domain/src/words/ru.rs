@@ -143,6 +143,7 @@ pub const CATALOG: Catalog = Catalog {
         backup: "Резервное копирование",
         desk_pc: "компьютер окна",
         reception_link: "Связь с регистратурой",
+        hub_link: "Связь с сетевым сервером",
     },
     tray: Tray {
         app: "Отклик",
