@@ -7,7 +7,9 @@
 CREATE TABLE uplink (
     one       INTEGER PRIMARY KEY CHECK (one = 1),
     hub_url   TEXT NOT NULL,
-    linked_at INTEGER NOT NULL
+    linked_at INTEGER NOT NULL,
+    -- PEM certificates to trust for the hub's HTTPS besides the public roots (a private CA).
+    ca_file   TEXT
 ) STRICT;
 
 -- The network's person a registrar is (the hub's id): one who works at two sites is then one

@@ -30,6 +30,12 @@ pub enum HubCommand {
         /// Minutes of silence after which a site is reported stale
         #[arg(long, default_value_t = 10)]
         stale_after_min: u32,
+        /// Serve HTTPS with this certificate chain (PEM); with --tls-key
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The certificate's private key (PEM)
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Prints the hub token, which reads the network's figures (made on first use).
     Token {
@@ -93,6 +99,8 @@ async fn run_async(command: HubCommand) -> Result<(), String> {
             scale,
             min_ratings,
             stale_after_min,
+            tls_cert,
+            tls_key,
         } => {
             let database = database(given)?;
             let time_zone = match time_zone {
@@ -115,17 +123,28 @@ async fn run_async(command: HubCommand) -> Result<(), String> {
             })
             .await
             .map_err(|e| format!("{e} ({described})"))?;
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => Some(otklik_hub::tls_config(cert, key).await?),
+                _ => None,
+            };
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!("hub on {addr}, database {described}");
+            let scheme = if tls.is_some() { "https" } else { "http" };
             // Scripts and tests read the address from this line (useful with port 0).
-            println!("Otklik hub listening on http://{addr}");
+            println!("Otklik hub listening on {scheme}://{addr}");
             let _ = std::io::stdout().flush();
-            otklik_hub::serve(hub, listener, crate::cli::shutdown_signal())
-                .await
-                .map_err(|e| e.to_string())
+            match tls {
+                Some(tls) => {
+                    let listener = listener.into_std().map_err(|e| e.to_string())?;
+                    otklik_hub::serve_tls(hub, listener, tls, crate::cli::shutdown_signal()).await
+                }
+                None => otklik_hub::serve(hub, listener, crate::cli::shutdown_signal())
+                    .await
+                    .map_err(|e| e.to_string()),
+            }
         }
         HubCommand::Token { database } => {
             let pool = open_pool(database).await?;

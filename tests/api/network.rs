@@ -127,10 +127,15 @@ async fn hub_cli(database: &str, args: &[&str]) -> String {
 
 /// `otklik hub serve` on `listen`, once it says it listens.
 async fn start_hub(database: &str, listen: SocketAddr) -> Child {
+    start_hub_with(database, listen, &[]).await
+}
+
+async fn start_hub_with(database: &str, listen: SocketAddr, extra: &[&str]) -> Child {
     let mut child = Command::new(otklik_bin())
         .args(["hub", "serve", "--database", database, "--time-zone", ZONE])
         .arg("--listen")
         .arg(listen.to_string())
+        .args(extra)
         .env("OTKLIK_LOG", "warn")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -916,4 +921,147 @@ async fn a_registrar_at_two_sites_is_one_person_and_a_template_goes_to_every_sit
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+}
+
+/// A private CA and a certificate it signed for 127.0.0.1, as a clinic network's IT would make.
+fn private_ca(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Otklik test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "hub.key",
+        "-out",
+        "hub.csr",
+    ]);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "hub.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "hub.pem",
+    ]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_reaches_the_hub_over_https_trusting_only_the_ca_it_was_given() {
+    let pg = Postgres::start();
+    let database = pg.database("tls");
+    let certs = tempfile::tempdir().unwrap();
+    private_ca(certs.path());
+    let key = hub_cli(&database, &["add-site", "Поликлиника"]).await;
+    let key = key.lines().last().unwrap().trim().to_string();
+    let addr = free_addr();
+    let (cert, tls_key) = (certs.path().join("hub.pem"), certs.path().join("hub.key"));
+    let _hub = start_hub_with(
+        &database,
+        addr,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            tls_key.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let hub_url = format!("https://127.0.0.1:{}", addr.port());
+
+    let mut site = Site::start("S").await;
+    site.staff().await;
+    // A CA file that is not there, or holds no certificate: named, nothing linked.
+    for bad in [
+        certs.path().join("nothing.pem"),
+        certs.path().join("san.ext"),
+    ] {
+        let (s, b) = site
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/uplink",
+                Some(json!({ "hub_url": hub_url, "site_key": key, "ca_file": bad })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert!(b["error"].as_str().unwrap().contains("ca_file"), "{b}");
+    }
+    let (_, u) = site
+        .call(reqwest::Method::GET, "/api/v1/uplink", None)
+        .await;
+    assert!(u["link"].is_null(), "{u}");
+
+    // Without the CA the hub's certificate is not trusted: nothing goes, and the link says so.
+    site.link(&hub_url, &key).await;
+    site.rate(5).await;
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    let refused = loop {
+        let (_, u) = site
+            .call(reqwest::Method::GET, "/api/v1/uplink", None)
+            .await;
+        if u["state"]["last_error"].is_string() {
+            break u;
+        }
+        assert!(std::time::Instant::now() < end, "{u}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        refused["link"]["backlog"].as_u64().unwrap() > 0,
+        "{refused}"
+    );
+    assert_eq!(pg.psql("tls", "SELECT count(*) FROM ratings"), "0");
+
+    // With it, everything arrives.
+    let (s, b) = site
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/uplink",
+            Some(json!({ "hub_url": hub_url, "site_key": key, "ca_file": certs.path().join("ca.pem") })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    drained(std::slice::from_ref(&site), 60).await;
+    assert_eq!(pg.psql("tls", "SELECT count(*) FROM ratings"), "5");
 }

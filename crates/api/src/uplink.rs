@@ -19,6 +19,10 @@ pub struct LinkRequest {
     /// The key `otklik hub add-site` printed for this site; kept with the other secrets,
     /// never shown again.
     pub site_key: String,
+    /// A PEM file of certificates to trust for the hub's HTTPS besides the public roots (a
+    /// clinic network's own CA), on this PC.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// The link to the network hub: the address, changes not yet acknowledged (and since when),
@@ -38,7 +42,7 @@ pub async fn put_uplink(
     ApiJson(req): ApiJson<LinkRequest>,
 ) -> ApiResult<Json<Uplink>> {
     Ok(Json(
-        e.link_to_hub(req.hub_url, req.site_key, actor.to_string())
+        e.link_to_hub(req.hub_url, req.site_key, req.ca_file, actor.to_string())
             .await?,
     ))
 }

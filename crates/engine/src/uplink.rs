@@ -61,19 +61,28 @@ pub struct HttpHub {
 
 impl HttpHub {
     pub fn new(hub_url: &str, key: String) -> HttpHub {
-        HttpHub::to(LinkKind::Hub, hub_url, key)
+        HttpHub::to(LinkKind::Hub, hub_url, key, &[])
     }
 
     /// The hub's ingest, or the reception's for a desk PC (with its desk_pc token): the same
     /// batches and answers either way.
-    pub fn to(kind: LinkKind, base_url: &str, key: String) -> HttpHub {
+    pub fn to(
+        kind: LinkKind,
+        base_url: &str,
+        key: String,
+        roots: &[reqwest::Certificate],
+    ) -> HttpHub {
         let (path, peer) = match kind {
             LinkKind::Hub => ("/hub/v1/ingest", "hub"),
             LinkKind::Reception => ("/api/v1/desk-pc/ingest", "reception"),
         };
         HttpHub {
             peer,
-            client: reqwest::Client::builder()
+            client: roots
+                .iter()
+                .fold(reqwest::Client::builder(), |b, c| {
+                    b.add_root_certificate(c.clone())
+                })
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -240,6 +249,20 @@ fn check_link(hub_url: &str, key: &str) -> Result<String> {
     Ok(url.to_owned())
 }
 
+/// The certificates in a PEM file, for a hub whose HTTPS certificate a private CA signed.
+fn ca_roots(path: &str) -> Result<Vec<reqwest::Certificate>> {
+    let pem = std::fs::read(path).map_err(|e| Error::invalid("ca_file", format!("{path}: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| Error::invalid("ca_file", format!("{path}: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::invalid(
+            "ca_file",
+            format!("{path} holds no PEM certificate"),
+        ));
+    }
+    Ok(certs)
+}
+
 impl Engine {
     pub async fn uplink(&self) -> Result<Uplink> {
         let (link, pulled) = self
@@ -261,9 +284,16 @@ impl Engine {
         &self,
         hub_url: String,
         site_key: String,
+        ca_file: Option<String>,
         actor: String,
     ) -> Result<Uplink> {
         let url = check_link(&hub_url, &site_key)?;
+        let ca_file = ca_file
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty());
+        if let Some(path) = &ca_file {
+            ca_roots(path)?;
+        }
         self.notify
             .secrets()
             .set(UPLINK_KEY, Some(site_key.trim()))?;
@@ -274,6 +304,7 @@ impl Engine {
                 let url = url.clone();
                 move |ctx| {
                     let n = uplink::link(ctx.conn, &url, ctx.now)?;
+                    uplink::set_ca_file(ctx.conn, ca_file.as_deref())?;
                     otklik_store::audit::record(
                         ctx.conn,
                         ctx.now,
@@ -424,7 +455,11 @@ async fn step(
                         .get(name)
                         .map_err(|e| e.to_string())?
                         .ok_or(missing)?;
-                    Arc::new(HttpHub::to(link.kind, &link.hub_url, key))
+                    let roots = match &link.ca_file {
+                        Some(path) => ca_roots(path).map_err(|e| e.to_string())?,
+                        None => Vec::new(),
+                    };
+                    Arc::new(HttpHub::to(link.kind, &link.hub_url, key, &roots))
                 }
             };
             *client = Some((made_for, c.clone()));

@@ -135,3 +135,44 @@ pub async fn serve(
     watcher.abort();
     served
 }
+
+pub use axum_server::tls_rustls::RustlsConfig;
+
+/// The certificate chain and key in `cert` and `key` (PEM), or what is wrong with them.
+pub async fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<RustlsConfig, String> {
+    // One process-wide provider; a second install (tests) is refused harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    RustlsConfig::from_pem_file(cert, key).await.map_err(|e| {
+        format!(
+            "--tls-cert {} / --tls-key {}: {e}",
+            cert.display(),
+            key.display()
+        )
+    })
+}
+
+/// Serves the hub over HTTPS until `shutdown` resolves.
+pub async fn serve_tls(
+    hub: Arc<Hub>,
+    listener: std::net::TcpListener,
+    tls: RustlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    let watcher = tokio::spawn(watch_sites(hub.clone()));
+    let served = axum_server::from_tcp_rustls(listener, tls)
+        .handle(handle)
+        .serve(http::router(hub).into_make_service())
+        .await
+        .map_err(|e| e.to_string());
+    watcher.abort();
+    served
+}

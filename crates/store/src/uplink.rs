@@ -66,6 +66,8 @@ pub struct Link {
     pub backlog: u64,
     /// When the oldest of them was made; null when the backlog is empty.
     pub oldest_at: Option<Millis>,
+    /// Certificates trusted for the hub's HTTPS besides the public roots.
+    pub ca_file: Option<String>,
 }
 
 /// Links the installation to the hub at `hub_url`; a first link journals everything already
@@ -107,6 +109,12 @@ pub fn link_as(conn: &Connection, hub_url: &str, kind: LinkKind, now: Millis) ->
     Ok(added)
 }
 
+/// The certificates to trust for the hub's HTTPS (None: the public roots only).
+pub fn set_ca_file(conn: &Connection, ca_file: Option<&str>) -> Result<()> {
+    conn.execute("UPDATE uplink SET ca_file = ?1", [ca_file])?;
+    Ok(())
+}
+
 /// Ends the link: nothing more is journaled and what was not sent is dropped.
 pub fn unlink(conn: &Connection) -> Result<()> {
     conn.execute("DELETE FROM uplink", [])?;
@@ -115,10 +123,19 @@ pub fn unlink(conn: &Connection) -> Result<()> {
 }
 
 pub fn status(conn: &Connection) -> Result<Option<Link>> {
-    let Some((hub_url, linked_at, kind)) = conn
-        .query_row("SELECT hub_url, linked_at, kind FROM uplink", [], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
-        })
+    let Some((hub_url, linked_at, kind, ca_file)) = conn
+        .query_row(
+            "SELECT hub_url, linked_at, kind, ca_file FROM uplink",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get(3)?,
+                ))
+            },
+        )
         .optional()?
     else {
         return Ok(None);
@@ -137,6 +154,7 @@ pub fn status(conn: &Connection) -> Result<Option<Link>> {
         linked_at,
         backlog,
         oldest_at,
+        ca_file,
     }))
 }
 
