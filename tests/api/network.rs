@@ -577,6 +577,30 @@ async fn every_acknowledged_rating_reaches_the_hub_once_in_order_through_outages
             sum[k] += site_totals[field].as_u64().unwrap();
         }
         assert_eq!(hub_totals["levels"], site_totals["levels"], "{}", site.name);
+        // Its desks add up to it, the desk nobody worked at holding the unassigned ones.
+        let desks = hub_get(format!(
+            "/api/v1/network/desks?site={hub_id}&from={from}&to={to}"
+        ))
+        .await;
+        let desks = desks.as_array().unwrap();
+        assert_eq!(desks.len(), 3, "{desks:?}");
+        for field in ["count", "unassigned", "flagged"] {
+            let sum: u64 = desks
+                .iter()
+                .map(|d| d["totals"][field].as_u64().unwrap())
+                .sum();
+            assert_eq!(
+                Some(sum),
+                site_totals[field].as_u64(),
+                "{}: desks' {field}",
+                site.name
+            );
+        }
+        let empty = desks.iter().find(|d| d["name"] == "Окно 3").unwrap();
+        assert_eq!(
+            empty["totals"]["unassigned"], empty["totals"]["count"],
+            "{empty}"
+        );
     }
     let network = hub_get(format!("/api/v1/leaderboard?from={from}&to={to}")).await;
     assert_eq!(

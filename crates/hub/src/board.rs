@@ -120,3 +120,77 @@ pub async fn by_site(
         })
         .collect())
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct DeskTotals {
+    pub site_id: i32,
+    pub site: String,
+    pub desk_id: i64,
+    pub name: String,
+    pub totals: Totals,
+}
+
+/// Every desk's totals over the scope's days, by site then desk name (desks without ratings in
+/// the scope left out).
+pub async fn by_desk(
+    client: &impl GenericClient,
+    scope: Scope,
+    tz: Tz,
+    scale: u8,
+) -> HubResult<Vec<DeskTotals>> {
+    let (first, last) = scope.days(tz);
+    let rows = client
+        .query(
+            "SELECT d.site_id, s.name, d.desk_id, COALESCE(k.name, '#' || d.desk_id), d.score,
+                    d.scale, SUM(d.n)::bigint, d.state = 'flagged', d.registrar_id = 0
+             FROM daily d
+             JOIN sites s ON s.id = d.site_id
+             LEFT JOIN desks k ON k.site_id = d.site_id AND k.id = d.desk_id
+             WHERE d.day BETWEEN $1 AND $2 AND d.state <> 'annulled' AND d.n > 0
+               AND ($3::int IS NULL OR d.site_id = $3)
+             GROUP BY d.site_id, s.name, d.desk_id, k.name, d.score, d.scale, d.state,
+                      d.registrar_id = 0
+             ORDER BY s.name, 4, d.desk_id",
+            &[&first, &last, &scope.site],
+        )
+        .await
+        .map_err(db)?;
+    let mut out: Vec<(DeskTotals, Board)> = Vec::new();
+    for r in &rows {
+        let (site_id, desk_id): (i32, i64) = (r.get(0), r.get(2));
+        if out
+            .last()
+            .is_none_or(|(d, _)| (d.site_id, d.desk_id) != (site_id, desk_id))
+        {
+            out.push((
+                DeskTotals {
+                    site_id,
+                    site: r.get(1),
+                    desk_id,
+                    name: r.get(3),
+                    totals: Board::new(scale)
+                        .finish(None, scope.span.from, scope.span.to, 0)
+                        .totals,
+                },
+                Board::new(scale),
+            ));
+        }
+        let nobody: bool = r.get(8);
+        let board = &mut out.last_mut().expect("a desk").1;
+        // Whose ratings does not matter here, only whether anybody was at the desk.
+        board.add(
+            (!nobody).then_some((0, "")),
+            r.get::<_, i16>(4) as u8,
+            r.get::<_, i16>(5) as u8,
+            r.get::<_, i64>(6) as u64,
+            r.get(7),
+        );
+    }
+    Ok(out
+        .into_iter()
+        .map(|(mut d, board)| {
+            d.totals = board.finish(None, scope.span.from, scope.span.to, 0).totals;
+            d
+        })
+        .collect())
+}

@@ -22,7 +22,7 @@ use otklik_domain::leaderboard::Leaderboard;
 use otklik_domain::link::{Ack, Batch, Person, Roster};
 use otklik_domain::time::{PeriodName, Span, now_ms, parse_bounds};
 
-use crate::board::{self, Scope, SiteTotals};
+use crate::board::{self, DeskTotals, Scope, SiteTotals};
 use crate::db::no_connection;
 use crate::error::HubResult;
 use crate::sites::{self, Site};
@@ -39,6 +39,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/hub/v1/template", axum::routing::put(put_template))
         .route("/api/v1/leaderboard", get(leaderboard))
         .route("/api/v1/network/sites", get(site_totals))
+        .route("/api/v1/network/desks", get(desk_totals))
         .route("/api/v1/events", get(events))
         .with_state(hub)
 }
@@ -255,6 +256,19 @@ async fn site_totals(
     let client = hub.pool.get().await.map_err(no_connection)?;
     Ok(Json(
         board::by_site(&client, scope, hub.config.time_zone, hub.config.scale).await?,
+    ))
+}
+
+async fn desk_totals(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Query(q): Query<FiguresQuery>,
+) -> HubResult<Json<Vec<DeskTotals>>> {
+    reader(&hub, &headers)?;
+    let scope = scope(&hub, &q)?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    Ok(Json(
+        board::by_desk(&client, scope, hub.config.time_zone, hub.config.scale).await?,
     ))
 }
 
