@@ -11,6 +11,9 @@ use crate::time::Millis;
 /// The version of this contract: the hub refuses a batch of another one, naming both.
 pub const PROTOCOL: u32 = 1;
 
+/// Changes in one batch at most; a site sends its backlog in pieces of this size.
+pub const MAX_EVENTS: usize = 5000;
+
 /// How far a site's clock may be from the hub's before the hub warns about it.
 pub const CLOCK_DRIFT_WARN_MS: Millis = 120_000;
 
@@ -26,6 +29,54 @@ pub struct Batch {
     pub time_zone: String,
     /// Changes with consecutive `seq`, oldest first; may be empty (a heartbeat).
     pub events: Vec<Event>,
+}
+
+impl Batch {
+    /// Refuses, naming the field, a batch whose shape no receiver can apply: too many events,
+    /// seqs that are not positive and consecutive, a score off its scale. The protocol and
+    /// whatever else a receiver needs it checks itself, in its own words.
+    pub fn check_shape(&self) -> crate::Result<()> {
+        if self.events.len() > MAX_EVENTS {
+            return Err(crate::Error::invalid(
+                "events",
+                format!(
+                    "at most {MAX_EVENTS} in one batch, not {}",
+                    self.events.len()
+                ),
+            ));
+        }
+        let first = self.events.first().map_or(1, |e| e.seq);
+        for (i, e) in self.events.iter().enumerate() {
+            if e.seq < 1 || e.seq != first + i as i64 {
+                return Err(crate::Error::invalid(
+                    format!("events[{i}].seq"),
+                    "seqs must be positive and consecutive",
+                ));
+            }
+            if let Change::Rating { score, scale, .. } = &e.change
+                && (!(2..=10).contains(scale) || !(1..=*scale).contains(score))
+            {
+                return Err(crate::Error::invalid(
+                    format!("events[{i}].change.score"),
+                    format!("{score} is not a score on a {scale}-level scale"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The events after `last` (the receiver's last applied seq): a resent batch yields only
+    /// what is new; one that leaves a hole is `Err` with the seq expected next. A receiver that
+    /// has applied nothing yet (`last` 0) takes a batch from wherever the journal starts.
+    pub fn after(&self, last: i64) -> std::result::Result<&[Event], i64> {
+        match self.events.first() {
+            Some(first) if last > 0 && first.seq > last + 1 => Err(last + 1),
+            _ => {
+                let skip = self.events.iter().take_while(|e| e.seq <= last).count();
+                Ok(&self.events[skip..])
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -25,9 +25,6 @@ use otklik_store::uplink::{self, LinkKind};
 use crate::engine::Engine;
 use crate::uplink::Uplink;
 
-/// Changes in one batch at most, as the hub takes.
-pub const MAX_EVENTS: usize = 5000;
-
 /// A press forwarded by a desk PC: who sent it, its id there, its place in its journal.
 #[derive(Debug, Clone, Copy)]
 pub struct Forwarded {
@@ -291,33 +288,7 @@ fn check(batch: &Batch) -> Result<()> {
             ),
         ));
     }
-    if batch.events.len() > MAX_EVENTS {
-        return Err(Error::invalid(
-            "events",
-            format!(
-                "at most {MAX_EVENTS} in one batch, not {}",
-                batch.events.len()
-            ),
-        ));
-    }
-    let first = batch.events.first().map_or(1, |e| e.seq);
-    for (i, e) in batch.events.iter().enumerate() {
-        if e.seq < 1 || e.seq != first + i as i64 {
-            return Err(Error::invalid(
-                format!("events[{i}].seq"),
-                "seqs must be positive and consecutive",
-            ));
-        }
-        if let Change::Rating { score, scale, .. } = &e.change
-            && (!(2..=10).contains(scale) || !(1..=*scale).contains(score))
-        {
-            return Err(Error::invalid(
-                format!("events[{i}].change.score"),
-                format!("{score} is not a score on a {scale}-level scale"),
-            ));
-        }
-    }
-    Ok(())
+    batch.check_shape()
 }
 
 /// Whether a desk PC's clock is far enough off to warn about.
@@ -400,21 +371,20 @@ impl Engine {
             .reads
             .read(move |c| desk_pcs::last_seq(c, panel_id))
             .await?;
-        if let Some(first) = batch.events.first()
-            && last > 0
-            && first.seq > last + 1
-        {
-            return Ok(Err(Gap {
-                expected: last + 1,
-                error: format!(
-                    "this batch starts at change {}, but change {} is next from this desk PC",
-                    first.seq,
-                    last + 1
-                ),
-            }));
-        }
+        let fresh = match batch.after(last) {
+            Ok(fresh) => fresh,
+            Err(expected) => {
+                return Ok(Err(Gap {
+                    expected,
+                    error: format!(
+                        "this batch starts at change {}, but change {expected} is next from this desk PC",
+                        batch.events.first().map_or(0, |e| e.seq),
+                    ),
+                }));
+            }
+        };
         let levels = self.store.scale();
-        for e in batch.events.iter().filter(|e| e.seq > last) {
+        for e in fresh {
             let Change::Rating {
                 id,
                 score,

@@ -13,9 +13,6 @@ use otklik_domain::time::Millis;
 use crate::db::{Partitions, no_connection};
 use crate::error::{HubError, HubResult, db};
 
-/// Changes in one batch at most; a site sends its backlog in pieces of this size.
-pub const MAX_EVENTS: usize = 5000;
-
 /// The site's local day of the press time `at`, in the zone `tz` (SQL expressions both).
 fn day(at: &str, tz: &str) -> String {
     format!("(to_timestamp({at} / 1000.0) AT TIME ZONE {tz})::date")
@@ -45,36 +42,7 @@ pub fn check(batch: &Batch) -> HubResult<()> {
         )
         .into());
     }
-    if batch.events.len() > MAX_EVENTS {
-        return Err(Error::invalid(
-            "events",
-            format!(
-                "at most {MAX_EVENTS} in one batch, not {}",
-                batch.events.len()
-            ),
-        )
-        .into());
-    }
-    let first = batch.events.first().map_or(1, |e| e.seq);
-    for (i, e) in batch.events.iter().enumerate() {
-        if e.seq < 1 || e.seq != first + i as i64 {
-            return Err(Error::invalid(
-                format!("events[{i}].seq"),
-                "seqs must be positive and consecutive",
-            )
-            .into());
-        }
-        if let Change::Rating { score, scale, .. } = &e.change
-            && (!(2..=10).contains(scale) || !(1..=*scale).contains(score))
-        {
-            return Err(Error::invalid(
-                format!("events[{i}].change.score"),
-                format!("{score} is not a score on a {scale}-level scale"),
-            )
-            .into());
-        }
-    }
-    Ok(())
+    Ok(batch.check_shape()?)
 }
 
 /// Applies `batch` from `site` and answers with what is now stored.
@@ -96,13 +64,11 @@ pub async fn apply(
         .await
         .map_err(db)?
         .get(0);
-    if let Some(first) = batch.events.first()
-        && last > 0
-        && first.seq > last + 1
-    {
-        return Err(HubError::Gap { expected: last + 1 });
-    }
-    let fresh: Vec<&Event> = batch.events.iter().filter(|e| e.seq > last).collect();
+    let fresh: Vec<&Event> = batch
+        .after(last)
+        .map_err(|expected| HubError::Gap { expected })?
+        .iter()
+        .collect();
     let made = partitions
         .ensure(
             &tx,
