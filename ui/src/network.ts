@@ -102,6 +102,8 @@ function open(main: HTMLElement, token: string, params: URLSearchParams) {
 
   const remember = () => {
     const q = new URLSearchParams();
+    const lang = params.get("lang");
+    if (lang) q.set("lang", lang);
     if (site !== null) q.set("site", String(site));
     if (period !== "today") q.set("period", period);
     history.replaceState(null, "", `${location.pathname}${q.size ? `?${q}` : ""}`);

@@ -20,13 +20,15 @@ export function hubCard(): HTMLElement {
   const card = h("section", { class: "card", "data-card": "hub" });
   const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
   let timer = 0;
+  let drawn = "";
 
   const failed = (e: unknown) => {
-    const tr = t();
-    // The engine names the field it refused (hub_url, site_key): say which.
-    const field = e instanceof FieldError && e.field ? `${e.field === "hub_url" ? tr.hubCard.address : e.field === "site_key" ? tr.hubCard.siteKey : e.field}: ` : "";
-    status.textContent = `${tr.failed}${field}${e instanceof Error ? e.message : e}`;
+    // The engine's words name the field it refused ("site_key: is not a site key ..."): shown
+    // as they are, and that field is marked.
+    status.textContent = `${t().failed}${e instanceof Error ? e.message : e}`;
     status.className = "status error";
+    for (const el of card.querySelectorAll("input")) el.removeAttribute("aria-invalid");
+    if (e instanceof FieldError && e.field) card.querySelector(`input[name="${CSS.escape(e.field)}"]`)?.setAttribute("aria-invalid", "true");
   };
 
   const draw = (u: Uplink, registrars: Registrar[]) => {
@@ -36,6 +38,8 @@ export function hubCard(): HTMLElement {
     const st = u.state;
     const row = (label: string, value: Node | string, id: string) => h("tr", { "data-field": id }, h("th", {}, label), h("td", {}, value));
     const parts: Node[] = [h("h2", {}, hc.title)];
+    status.textContent = "";
+    status.className = "status";
     if (link && link.kind === "hub") {
       parts.push(
         h(
@@ -108,11 +112,11 @@ export function hubCard(): HTMLElement {
     if (!busy()) {
       try {
         const [u, registrars] = await Promise.all([getJson<Uplink>("/api/v1/uplink"), getJson<Registrar[]>("/api/v1/registrars")]);
-        const kept = status.textContent ? { text: status.textContent, cls: status.className } : null;
-        draw(u, registrars);
-        if (kept) {
-          status.textContent = kept.text;
-          status.className = kept.cls;
+        // Redrawn only when something changed: a refused link form keeps what was typed.
+        const seen = JSON.stringify([u, registrars]);
+        if (seen !== drawn) {
+          drawn = seen;
+          draw(u, registrars);
         }
       } catch (e) {
         failed(e);
