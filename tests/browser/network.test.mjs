@@ -49,13 +49,19 @@ class Postgres {
     const as = (program, args) => (this.root ? ["runuser", ["-u", "postgres", "--", program, ...args]] : [program, args]);
     execFileSync(...as(`${this.bin}/initdb`, ["-D", this.data, "-A", "trust", "-U", "otklik", "-E", "UTF8", "--no-sync"]), { stdio: "pipe" });
     this.port = await freePort();
-    this.child = spawn(...as(`${this.bin}/postgres`, ["-D", this.data, "-p", String(this.port), "-k", this.dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]), { stdio: "ignore" });
+    // A watchdog shell stops the server when its stdin closes: in stop(), or when this process
+    // dies however it dies (as tests/support/pg.rs does).
+    const [program, args] = as(`${this.bin}/postgres`, ["-D", this.data, "-p", String(this.port), "-k", this.dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]);
+    this.child = spawn("sh", ["-c", '"$@" >"$LOG" 2>&1 & p=$!; read _ignored; kill -INT "$(head -n 1 "$PGDATA/postmaster.pid")" 2>/dev/null; wait $p', "sh", program, ...args], {
+      env: { ...process.env, LOG: join(this.dir, "server.log"), PGDATA: this.data },
+      stdio: ["pipe", "ignore", "ignore"],
+    });
     for (let i = 0; ; i++) {
       try {
         execFileSync(`${this.bin}/pg_isready`, ["-h", "127.0.0.1", "-p", String(this.port), "-q"]);
         return this;
       } catch {
-        assert.ok(i < 600, "PostgreSQL did not start");
+        assert.ok(i < 600, `PostgreSQL did not start: ${existsSync(join(this.dir, "server.log")) ? readFileSync(join(this.dir, "server.log"), "utf8") : ""}`);
         await sleep(100);
       }
     }
@@ -69,13 +75,7 @@ class Postgres {
   async stop() {
     if (!this.child) return;
     const exited = new Promise((r) => this.child.once("exit", r));
-    // The postmaster itself gets the fast shutdown (runuser passes no signal on).
-    try {
-      const pid = Number(readFileSync(join(this.data, "postmaster.pid"), "utf8").split("\n")[0]);
-      process.kill(pid, "SIGINT");
-    } catch {
-      this.child.kill("SIGKILL");
-    }
+    this.child.stdin.end();
     await exited;
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -235,7 +235,7 @@ function open(main: HTMLElement, token: string, params: URLSearchParams) {
 function clock(ms: number) {
   const nt = t().network;
   const secs = Math.round(Math.abs(ms) / 1000);
-  const sign = ms > 0 ? "+" : ms < 0 ? "−" : "±";
+  const sign = secs === 0 ? "±" : ms > 0 ? "+" : "−";
   const text = secs < 60 ? fill(nt.seconds, { n: secs }) : fill(nt.minutes, { m: Math.floor(secs / 60), s: secs % 60 });
   return `${sign}${text}`;
 }
