@@ -140,6 +140,15 @@ test("a site linked from its console shows on the hub's network screen, live, by
   hub = await startHub(database);
   const hz = await (await fetch(`${hub.base}/healthz`)).json();
   assert.deepEqual(hz, { status: "ok", role: "hub" });
+  // The event stream takes the token in the query (for EventSource), and only the hub token.
+  for (const q of ["", "?token=otk_hub_wrong", `?token=${key}`]) {
+    const resp = await fetch(`${hub.base}/api/v1/events${q}`);
+    assert.equal(resp.status, 401, q);
+    await resp.body?.cancel();
+  }
+  const stream = await fetch(`${hub.base}/api/v1/events?token=${hubToken}`);
+  assert.deepEqual([stream.status, stream.headers.get("content-type")], [200, "text/event-stream"]);
+  await stream.body.cancel();
 
   site = await new Otklik().start();
   await site.api("PATCH", "/api/v1/settings", { timezone: ZONE, panel_lockout_secs: 0, suspicion_burst_count: 0 });
