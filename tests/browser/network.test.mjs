@@ -200,7 +200,7 @@ test("a site linked from its console shows on the hub's network screen, live, by
   await pick.selectOption({ label: "Анна Иванова (Поликлиника 1)" });
   const mapped = await until("the mapping", () => site.api("GET", "/api/v1/registrars"), (list) => list.find((r) => r.id === anna2.id).person_id === Number(annaPerson));
   assert.equal(mapped.find((r) => r.id === anna2.id).person_id, Number(annaPerson));
-  await admin.screenshot({ path: "output/network-site-card.png", fullPage: true });
+  await card.screenshot({ path: "output/network-site-card.png" });
 
   // The hub's screen: its `/` goes to /network and asks for the token.
   const net = await browser.newPage({ viewport });
