@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 LAYERS = [
-    ["otklik-domain"],
+    ["otklik-domain", "otklik-ui"],
     ["otklik-store"],
     ["otklik-devices", "otklik-reports"],
     ["otklik-notify"],

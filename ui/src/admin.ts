@@ -10,6 +10,7 @@ import { maintenanceCard } from "./maintenance";
 import { healthCard } from "./health";
 import { consoleSetup } from "./wizard";
 import { panelsCard } from "./pairing";
+import { hubCard } from "./uplink";
 import { dateTime, LANGS, levelColor, levelNames, num, percent, setLanguage, t, tooManyTries } from "./i18n";
 
 export async function mountAdmin(root: HTMLElement) {
@@ -92,7 +93,7 @@ function openConsole(main: HTMLElement, me: string) {
   main.querySelector(".grid")?.append(maintenanceCard());
   const pairingCard = h("section", { class: "card", "data-card": "panels" });
   panelsCard(pairingCard);
-  main.querySelector(".grid")?.append(pairingCard);
+  main.querySelector(".grid")?.append(pairingCard, hubCard());
   // A fresh installation goes to the setup wizard; otherwise: the settings file, the demo banner.
   void consoleSetup(main);
 

@@ -100,11 +100,15 @@ export function mountDisplay(root: HTMLElement, params: URLSearchParams) {
   }, 30_000);
 }
 
-function shownName(name: string, s: Settings) {
+/** What the leaderboard table reads of the settings (the hub has none: it shows names as they are). */
+type BoardLook = Pick<Settings, "display_initials" | "display_hide_unranked">;
+
+function shownName(name: string, s: BoardLook) {
   return s.display_initials ? initials(name) : name;
 }
 
-function renderBoard(lb: Leaderboard, period: Period, s: Settings) {
+/** The leaderboard as the wall shows it; the hub's network screen shows the same table. */
+export function renderBoard(lb: Leaderboard, period: Period, s: BoardLook) {
   const tr = t();
   const entries = s.display_hide_unranked ? lb.entries.filter((e) => e.rank !== null) : lb.entries;
   const header = h(

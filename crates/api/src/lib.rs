@@ -16,7 +16,6 @@ mod reports;
 mod roster;
 mod server;
 mod setup;
-mod ui;
 mod uplink;
 
 use std::sync::Arc;
@@ -244,7 +243,7 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(live::healthz))
-        .fallback(crate::ui::serve)
+        .fallback(otklik_ui::serve)
         .layer(middleware::from_fn_with_state(
             (engine.clone(), hosts),
             hosts::guard,

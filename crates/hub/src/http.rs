@@ -41,6 +41,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/api/v1/network/sites", get(site_totals))
         .route("/api/v1/network/desks", get(desk_totals))
         .route("/api/v1/events", get(events))
+        // The same screens as a site's: the app asks /healthz and opens the network screen.
+        .fallback(otklik_ui::serve)
         .with_state(hub)
 }
 
@@ -69,7 +71,8 @@ async fn healthz(State(hub): State<Arc<Hub>>) -> HubResult<Json<serde_json::Valu
         .query_one("SELECT 1", &[])
         .await
         .map_err(crate::error::db)?;
-    Ok(Json(serde_json::json!({ "status": "ok" })))
+    // `role` tells the screens (the same bundle as a site's) that this is the hub.
+    Ok(Json(serde_json::json!({ "status": "ok", "role": "hub" })))
 }
 
 /// The site a request's key belongs to.
@@ -272,13 +275,25 @@ async fn desk_totals(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    /// The hub token, for a browser's EventSource (it cannot send an Authorization header).
+    token: Option<String>,
+}
+
 /// `ingest` events ({site_id, acked}) as batches land, a screen reloads its figures on them;
 /// `site` events (the site as /hub/v1/sites lists it) when one falls silent or is back.
 async fn events(
     State(hub): State<Arc<Hub>>,
     headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
 ) -> HubResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    reader(&hub, &headers)?;
+    match q.token {
+        Some(t) if hub.is_token(&t) => {}
+        Some(_) => return Err(Error::Unauthorized("this is not the hub token".into()).into()),
+        None => reader(&hub, &headers)?,
+    }
     let stream = BroadcastStream::new(hub.events.subscribe()).filter_map(|m| {
         m.ok()
             .map(|(name, data)| Ok(SseEvent::default().event(name).data(data)))

@@ -1,4 +1,5 @@
-//! The screens' files (the `ui/` bundle), built into the binary so one file is the whole product.
+//! The screens' files (the `ui/` bundle), built into the binary so one file is the whole product;
+//! a site and the network hub serve the same bundle, and the app asks `/healthz` which it is on.
 
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
