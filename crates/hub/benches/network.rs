@@ -10,7 +10,7 @@
 //! 3. a network month report: `ratings` and the `daily` roll-up filled with SQL (50 million
 //!    ratings by default), then the leaderboard and per-site totals timed.
 //!
-//! Knobs: OTKLIK_BENCH_BATCHES (batches of 100 ratings per site, default 4),
+//! Knobs: OTKLIK_BENCH_BATCHES (batches of 100 ratings per site, default 10),
 //! OTKLIK_BENCH_DAY_RATINGS (the offline day, default 5000), OTKLIK_BENCH_RATINGS (the month,
 //! default 50000000), OTKLIK_BIN (the site engine, default target/debug/otklik).
 
@@ -197,7 +197,7 @@ fn site_batches(rows: &[Row]) -> Vec<(i64, Vec<u8>)> {
 }
 
 async fn ingest(pg: &pg::Postgres) {
-    let batches = env_u64("OTKLIK_BENCH_BATCHES", 4);
+    let batches = env_u64("OTKLIK_BENCH_BATCHES", 10);
     let total = SITES as u64 * batches * PER_BATCH as u64;
     let hub = Hub::open(config(pg.database("ingest"), "Europe/Moscow", 5))
         .await

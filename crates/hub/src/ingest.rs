@@ -88,14 +88,12 @@ pub async fn apply(
     check(batch)?;
     let mut client = pool.get().await.map_err(no_connection)?;
     let tx = client.transaction().await.map_err(db)?;
-    let last: i64 = tx
-        .query_one(
-            "SELECT last_seq FROM sites WHERE id = $1 FOR UPDATE",
-            &[&site],
-        )
+    // Statements prepared once per connection: a batch is a handful of round trips, not twice that.
+    let lock = tx
+        .prepare_cached("SELECT last_seq FROM sites WHERE id = $1 FOR UPDATE")
         .await
-        .map_err(db)?
-        .get(0);
+        .map_err(db)?;
+    let last: i64 = tx.query_one(&lock, &[&site]).await.map_err(db)?.get(0);
     if let Some(first) = batch.events.first()
         && last > 0
         && first.seq > last + 1
@@ -128,10 +126,16 @@ pub async fn apply(
         }
     }
     let acked = fresh.last().map_or(last, |e| e.seq);
+    let seen = tx
+        .prepare_cached(
+            "UPDATE sites SET last_seq = $2, last_seen = $3, schema_version = $4, time_zone = $5,
+                              clock_skew_ms = $6
+             WHERE id = $1",
+        )
+        .await
+        .map_err(db)?;
     tx.execute(
-        "UPDATE sites SET last_seq = $2, last_seen = $3, schema_version = $4, time_zone = $5,
-                          clock_skew_ms = $6
-         WHERE id = $1",
+        &seen,
         &[
             &site,
             &acked,
@@ -215,8 +219,9 @@ async fn insert_ratings(
          DO UPDATE SET n = daily.n + EXCLUDED.n",
         day = day("at", "$12")
     );
+    let insert = tx.prepare_cached(&sql).await.map_err(db)?;
     tx.execute(
-        &sql,
+        &insert,
         &[
             &site,
             &ids,
