@@ -14,6 +14,8 @@
 //! OTKLIK_BENCH_DAY_RATINGS (the offline day, default 5000), OTKLIK_BENCH_RATINGS (the month,
 //! default 50000000), OTKLIK_BIN (the site engine, default target/debug/otklik).
 
+// Left as its owner formats it (cargo fmt does not reach it from the tests that include it).
+#[rustfmt::skip]
 #[path = "../../../tests/support/pg.rs"]
 mod pg;
 
