@@ -564,7 +564,7 @@ async fn month(pg: &pg::Postgres) {
     // A fill this size writes WAL many times over the default checkpoint distance.
     pg.psql(
         "month",
-        "ALTER SYSTEM SET max_wal_size = '4GB'; ALTER SYSTEM SET checkpoint_timeout = '30min';
+        "ALTER SYSTEM SET max_wal_size = '2GB'; ALTER SYSTEM SET checkpoint_timeout = '30min';
          SELECT pg_reload_conf();",
     );
     let pool = db::pool(&url, 2).unwrap();
