@@ -10,6 +10,20 @@ CREATE TABLE uplink (
     linked_at INTEGER NOT NULL
 ) STRICT;
 
+-- The network's person a registrar is (the hub's id): one who works at two sites is then one
+-- person in the network's reports.
+ALTER TABLE registrars ADD COLUMN person_id INTEGER;
+
+-- What the hub sends down, as last pulled: its people and a settings template, each versioned.
+CREATE TABLE network_roster (
+    one                      INTEGER PRIMARY KEY CHECK (one = 1),
+    version                  INTEGER NOT NULL,
+    people                   TEXT NOT NULL, -- JSON: [otklik_domain::link::Person]
+    template_version         INTEGER NOT NULL,
+    template                 TEXT,          -- JSON: a settings patch, or NULL
+    applied_template_version INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
 CREATE TABLE uplink_journal (
     seq  INTEGER PRIMARY KEY AUTOINCREMENT,
     body TEXT NOT NULL, -- JSON: otklik_domain::link::Change
@@ -24,10 +38,10 @@ WHEN EXISTS (SELECT 1 FROM uplink)
 BEGIN INSERT INTO uplink_journal (body) VALUES (json_object('kind', 'desk', 'id', NEW.id, 'name', NEW.name, 'active', json(CASE WHEN NEW.active THEN 'true' ELSE 'false' END))); END;
 CREATE TRIGGER uplink_registrar_new AFTER INSERT ON registrars
 WHEN EXISTS (SELECT 1 FROM uplink)
-BEGIN INSERT INTO uplink_journal (body) VALUES (json_object('kind', 'registrar', 'id', NEW.id, 'name', NEW.name, 'active', json(CASE WHEN NEW.active THEN 'true' ELSE 'false' END))); END;
-CREATE TRIGGER uplink_registrar_change AFTER UPDATE OF name, active ON registrars
+BEGIN INSERT INTO uplink_journal (body) VALUES (json_object('kind', 'registrar', 'id', NEW.id, 'name', NEW.name, 'active', json(CASE WHEN NEW.active THEN 'true' ELSE 'false' END), 'person_id', NEW.person_id)); END;
+CREATE TRIGGER uplink_registrar_change AFTER UPDATE OF name, active, person_id ON registrars
 WHEN EXISTS (SELECT 1 FROM uplink)
-BEGIN INSERT INTO uplink_journal (body) VALUES (json_object('kind', 'registrar', 'id', NEW.id, 'name', NEW.name, 'active', json(CASE WHEN NEW.active THEN 'true' ELSE 'false' END))); END;
+BEGIN INSERT INTO uplink_journal (body) VALUES (json_object('kind', 'registrar', 'id', NEW.id, 'name', NEW.name, 'active', json(CASE WHEN NEW.active THEN 'true' ELSE 'false' END), 'person_id', NEW.person_id)); END;
 CREATE TRIGGER uplink_session_new AFTER INSERT ON work_sessions
 WHEN EXISTS (SELECT 1 FROM uplink)
 BEGIN INSERT INTO uplink_journal (body) VALUES (json_object('kind', 'session', 'id', NEW.id, 'desk_id', NEW.desk_id, 'registrar_id', NEW.registrar_id, 'started_at', NEW.started_at, 'ended_at', NEW.ended_at)); END;

@@ -113,6 +113,16 @@ CREATE TABLE alerts (
     PRIMARY KEY (site_id, id)
 );
 
+-- What goes down to the sites, versioned: the people (bumped when one is added, renamed or
+-- merged) and a settings template every site applies.
+CREATE TABLE roster (
+    one              int PRIMARY KEY CHECK (one = 1),
+    version          bigint NOT NULL,
+    template_version bigint NOT NULL,
+    template         jsonb
+);
+INSERT INTO roster VALUES (1, 1, 0, NULL);
+
 -- The hub's own token for reading the network's figures (`otklik hub token`).
 CREATE TABLE hub_secrets (
     name  text PRIMARY KEY,

@@ -1,5 +1,5 @@
 //! The command line shared by the desktop binary: `serve`, `token`, `verify`, `backup`,
-//! `restore`, `demo`, `hub`.
+//! `restore`, `demo`, `hub`, `desk-pc`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -81,6 +81,27 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::hub::HubCommand,
     },
+    /// This PC at a desk, forwarding its presses to the reception's Otklik: `otklik desk-pc pair`.
+    DeskPc {
+        #[command(subcommand)]
+        command: DeskPcCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeskPcCommand {
+    /// Pairs this PC with the reception, with the code its console shows for this desk's desk
+    /// PC (Desks → Panels); from then on every press made here is forwarded there.
+    Pair {
+        /// The reception's Otklik, http://HOST:PORT
+        #[arg(long)]
+        reception: String,
+        /// The six digits the reception's console shows
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 /// Logs to stderr; `otklik_engine::logs::init` adds the files once the data directory is known.
@@ -142,6 +163,24 @@ pub fn run(command: Command) -> ExitCode {
             restore(&data_dir.unwrap_or_else(default_data_dir), &file)
         }
         Command::Hub { command } => crate::hub::run(command),
+        Command::DeskPc {
+            command:
+                DeskPcCommand::Pair {
+                    reception,
+                    code,
+                    data_dir,
+                },
+        } => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => return fail(&format!("cannot start: {e}")),
+            };
+            runtime.block_on(pair_desk_pc(
+                &data_dir.unwrap_or_else(default_data_dir),
+                &reception,
+                &code,
+            ))
+        }
         Command::Demo {
             data_dir,
             ratings,
@@ -275,6 +314,21 @@ fn restore(data_dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
         Ok(Err(why)) => {
             eprintln!("otklik: {why}. Nothing changed");
             ExitCode::from(1)
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// `otklik desk-pc pair`: what the desk PC's `POST /api/v1/desk-pc/pair` does, without starting
+/// the engine (a running one picks the link up at its next look).
+async fn pair_desk_pc(data_dir: &std::path::Path, reception: &str, code: &str) -> ExitCode {
+    match otklik_engine::desk_pc::pair_offline(data_dir, reception, code).await {
+        Ok(paired) => {
+            println!(
+                "Paired with the reception at {} as the desk PC of desk {} ({}): presses made here are forwarded there.",
+                paired.url, paired.desk_id, paired.desk_name
+            );
+            ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
     }

@@ -29,6 +29,18 @@ impl App {
         App::start_at(dir, "127.0.0.1:0".parse().unwrap(), None).await
     }
 
+    /// An engine in this process on a given loopback address: one started again where another
+    /// engine's link points (a desk PC's reception). Retries while the port is still held.
+    pub async fn start_on(dir: TempDir, addr: SocketAddr) -> App {
+        for _ in 0..50 {
+            if std::net::TcpListener::bind(addr).is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        App::start_at(dir, addr, None).await
+    }
+
     /// An engine open to the LAN (`0.0.0.0`), reached through this machine's own non-loopback
     /// address, so the engine sees a LAN peer (the packets still never leave the machine).
     /// `None` when the machine has no such address.
@@ -39,7 +51,7 @@ impl App {
     }
 
     async fn start_at(dir: TempDir, listen: SocketAddr, via: Option<std::net::IpAddr>) -> App {
-        if std::env::var_os(TEST_BIN).is_some() && via.is_none() {
+        if std::env::var_os(TEST_BIN).is_some() && via.is_none() && listen.port() == 0 {
             let token = otklik_store::token::load_or_create(dir.path()).unwrap();
             let (child, addr) = spawn_serve(dir.path(), &token).await;
             return App {

@@ -11,14 +11,18 @@ mod cli;
 mod common;
 mod crash;
 mod demo;
+mod desk_pc;
 mod evidence;
 mod health;
 mod inputs;
 mod lan;
 mod leaderboard;
 mod migrations;
+mod network;
 mod notify;
 mod panels;
+#[path = "../support/pg.rs"]
+mod pg;
 mod powerloss;
 mod printed;
 mod reasons;

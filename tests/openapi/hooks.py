@@ -2,7 +2,7 @@
 the test's folder.
 
 Settings and notification bodies name places the engine then reaches: the Bot API, the SMTP
-host, the webhook, an IP camera, a serial port, the backup folder. Whatever string was generated
+host, the webhook, an IP camera, a serial port, the backup folder, a hub or a reception. Whatever string was generated
 there is replaced, just before the request is sent, by one that stays local (a closed port on
 127.0.0.1, a path in OTKLIK_FUZZ_DIR). A value of another type is left as it is: the engine must
 still refuse it with a 4xx.
@@ -18,6 +18,10 @@ LOCAL_URL = "http://127.0.0.1:9/"
 LOCAL = {
     "api_url": LOCAL_URL,
     "webhook_url": LOCAL_URL,
+    # A desk PC's pairing calls the reception at once.
+    "reception_url": LOCAL_URL,
+    # Linking to a network hub starts sending to it at once.
+    "hub_url": LOCAL_URL,
     "url": LOCAL_URL,
     "host": "127.0.0.1",
     "backup_dir": SAFE_DIR,

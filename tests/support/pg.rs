@@ -66,11 +66,8 @@ fn free_port() -> u16 {
 impl Postgres {
     pub fn start() -> Postgres {
         let bin = bin_dir();
-        let dir = std::env::temp_dir().join(format!(
-            "otklik-pg-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("otklik-pg-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&dir).unwrap();
         if is_root() {
             assert!(
@@ -111,10 +108,15 @@ impl Postgres {
         args.extend(server.get_args().map(|a| a.to_string_lossy().into_owned()));
         let watchdog = Command::new("sh")
             .arg("-c")
-            .arg(r#""$@" >"$LOG" 2>&1 & p=$!; read _ignored; kill -INT $p 2>/dev/null; wait $p"#)
+            .arg(concat!(
+                r#""$@" >"$LOG" 2>&1 & p=$!; read _ignored; "#,
+                // The postmaster itself (runuser, as root, passes no SIGINT on): a fast shutdown.
+                r#"kill -INT "$(head -n 1 "$PGDATA/postmaster.pid")" 2>/dev/null; wait $p"#
+            ))
             .arg("sh")
             .args(&args)
             .env("LOG", dir.join("server.log"))
+            .env("PGDATA", &data)
             .stdin(Stdio::piped())
             .spawn()
             .expect("the PostgreSQL server starts");
@@ -145,7 +147,15 @@ impl Postgres {
     /// A new, empty database; its connection URL.
     pub fn database(&self, name: &str) -> String {
         let out = Command::new(self.bin.join("createdb"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "otklik", name])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "otklik",
+                name,
+            ])
             .output()
             .expect("createdb runs");
         assert!(
@@ -163,7 +173,14 @@ impl Postgres {
     /// Runs SQL through psql and returns what it printed (unaligned, tuples only).
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let mut child = Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "otklik"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "otklik",
+            ])
             .args(["-d", db, "-At", "-v", "ON_ERROR_STOP=1"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -53,6 +53,11 @@ function pairForm(desk: number, role: PanelRole, done: (token: string) => void) 
   return h("main", { class: "panel message" }, form);
 }
 
+function roleName(role: PanelRole) {
+  const tr = t().pairing;
+  return role === "patient" ? tr.patient : role === "registrar" ? tr.registrar : tr.deskPc;
+}
+
 /** The console's card: pair a desk's panels with a code, see and revoke paired ones. */
 export function panelsCard(card: HTMLElement) {
   const tr = t().pairing;
@@ -61,12 +66,23 @@ export function panelsCard(card: HTMLElement) {
     const shown = h("div", { class: "pairing-code", "data-testid": "pairing-shown" });
     const deskSel = h("select", { "aria-label": t().desk });
     for (const d of desks.filter((d) => d.active)) deskSel.append(h("option", { value: String(d.id) }, d.name));
-    const roleSel = h("select", { "aria-label": tr.role }, h("option", { value: "patient" }, tr.patient), h("option", { value: "registrar" }, tr.registrar));
+    const roleSel = h(
+      "select",
+      { "aria-label": tr.role },
+      h("option", { value: "patient" }, tr.patient),
+      h("option", { value: "registrar" }, tr.registrar),
+      h("option", { value: "desk_pc" }, tr.deskPc),
+    );
     const make = h("button", { type: "button", class: "primary", "data-testid": "new-pairing" }, tr.newCode);
     make.addEventListener("click", async () => {
       try {
         const p = await send<PanelPairing>("POST", `/api/v1/desks/${deskSel.value}/pairing`, { role: roleSel.value });
-        shown.replaceChildren(h("strong", { "data-testid": "pairing-value" }, p.code), h("small", {}, tr.typeIt(`/${roleSel.value === "patient" ? "rate" : "desk"}/${deskSel.value}`)));
+        // A desk PC is another Otklik: it sends the code from its command line (or its API).
+        const where =
+          p.role === "desk_pc"
+            ? tr.typeOnDeskPc(`otklik desk-pc pair --reception ${location.origin} --code ${p.code}`)
+            : tr.typeIt(`/${p.role === "patient" ? "rate" : "desk"}/${deskSel.value}`);
+        shown.replaceChildren(h("strong", { "data-testid": "pairing-value" }, p.code), h("small", {}, where));
       } catch (e) {
         shown.textContent = `${t().failed}${e instanceof Error ? e.message : e}`;
       }
@@ -77,7 +93,7 @@ export function panelsCard(card: HTMLElement) {
         await send("DELETE", `/api/v1/panels/${p.id}`).catch(() => {});
         void draw();
       });
-      return h("li", { "data-panel": String(p.id) }, h("strong", {}, `${p.desk_name} · ${p.role === "patient" ? tr.patient : tr.registrar}`), h("small", {}, ` ${p.label}`), " ", revoke);
+      return h("li", { "data-panel": String(p.id) }, h("strong", {}, `${p.desk_name} · ${roleName(p.role)}`), h("small", {}, ` ${p.label}`), " ", revoke);
     });
     card.replaceChildren(
       h("h2", {}, tr.card),

@@ -2,6 +2,7 @@
 //! Reading what a wall display shows needs no token; everything that writes does.
 
 pub(crate) mod console;
+mod desk_pc;
 mod error;
 mod evidence;
 mod hosts;
@@ -37,6 +38,10 @@ pub use server::Server;
 pub type AppState = Arc<Engine>;
 
 const BODY_LIMIT: usize = 64 * 1024;
+/// A desk PC's batch: up to 1000 changes of a few hundred bytes each.
+const INGEST_LIMIT: usize = 4 * 1024 * 1024;
+/// A desk PC's photo or clip.
+const MEDIA_LIMIT: usize = 32 * 1024 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -58,7 +63,8 @@ const BODY_LIMIT: usize = 64 * 1024;
         notify::list_outbox, notify::retry, notify::list_alerts, notify::take, notify::resolve,
         maintenance::list_backups, maintenance::create_backup, maintenance::download_backup, maintenance::restore, maintenance::cancel_restore, maintenance::diagnostics,
         setup::status, setup::put_step, setup::camera_frame, setup::microphone_level, setup::export, setup::import, setup::demo,
-        uplink::get_uplink, uplink::put_uplink, uplink::delete_uplink,
+        uplink::get_uplink, uplink::put_uplink, uplink::delete_uplink, uplink::put_person,
+        desk_pc::pair_with_reception, desk_pc::desk_pc_ingest, desk_pc::desk_pc_media, desk_pc::list_desk_pcs,
     ),
     // Query parameters' types are not collected from `IntoParams` structs: name them here.
     components(schemas(reports::ExportFormat)),
@@ -165,11 +171,17 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route("/panels", get(panels::list_panels))
         .route("/panels/{id}", axum::routing::delete(panels::revoke_panel))
         .route(
+            "/registrars/{id}/person",
+            axum::routing::put(uplink::put_person),
+        )
+        .route(
             "/uplink",
             get(uplink::get_uplink)
                 .put(uplink::put_uplink)
                 .delete(uplink::delete_uplink),
         )
+        .route("/desk-pc/pair", post(desk_pc::pair_with_reception))
+        .route("/desk-pcs", get(desk_pc::list_desk_pcs))
         .route_layer(middleware::from_fn_with_state(
             engine.clone(),
             require_token,
@@ -198,6 +210,16 @@ pub fn router(engine: Arc<Engine>, listen: std::net::IpAddr) -> Router {
         .route("/registrars/{id}/low-ratings", get(panels::low_ratings))
         .route("/panels/pair", post(panels::pair))
         .route("/panels/me", get(panels::me))
+        // A desk PC's batches: its own token, checked in the handler; a day's backlog of
+        // presses in a batch is larger than other bodies.
+        .route(
+            "/desk-pc/ingest",
+            post(desk_pc::desk_pc_ingest).layer(DefaultBodyLimit::max(INGEST_LIMIT)),
+        )
+        .route(
+            "/desk-pc/media/{id}",
+            post(desk_pc::desk_pc_media).layer(DefaultBodyLimit::max(MEDIA_LIMIT)),
+        )
         .route("/console", get(console::state))
         .route("/console/login", post(console::login))
         .route("/console/password", post(console::set_password))

@@ -248,6 +248,9 @@ pub async fn pick_reason(
     ApiJson(body): ApiJson<PickReasonBody>,
 ) -> ApiResult<(StatusCode, Json<ReasonPicked>)> {
     let role = body.panel.unwrap_or(Role::Patient);
+    if role == Role::DeskPc {
+        return Err(Error::invalid("panel", "is `patient` or `registrar`").into());
+    }
     // A device paired nowhere learns nothing, not even whether the rating exists.
     allowed(&e, &peer, &headers, None, role)?;
     let rating = e
@@ -361,6 +364,7 @@ fn allowed(
     let what = match (role, desk_id) {
         (Role::Patient, Some(d)) => format!("the patient panel of desk {d}"),
         (Role::Registrar, Some(d)) => format!("the registrar panel of desk {d}"),
+        (Role::DeskPc, Some(d)) => format!("the desk PC of desk {d}"),
         (_, None) => "a registrar panel".to_string(),
     };
     Err(Error::Unauthorized(format!(

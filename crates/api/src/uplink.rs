@@ -6,9 +6,10 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiJson, ApiResult, ErrorBody};
+use super::error::{ApiJson, ApiResult, ErrorBody, Id};
 use super::{Actor, AppState};
 use otklik_engine::uplink::Uplink;
+use otklik_store::roster::Registrar;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,4 +51,31 @@ pub async fn delete_uplink(
     Actor(actor): Actor,
 ) -> ApiResult<Json<Uplink>> {
     Ok(Json(e.unlink_from_hub(actor.to_string()).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRequest {
+    /// A person of the network's roster (GET /api/v1/uplink lists them), or null for none.
+    pub person_id: Option<i64>,
+}
+
+/// Says which of the network's people this registrar is, so one who works at two sites counts
+/// as one person in the network's reports.
+#[utoipa::path(put, path = "/api/v1/registrars/{id}/person", request_body = PersonRequest,
+    params(("id" = i64, Path)), security(("token" = [])),
+    responses((status = 200, body = Registrar), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_person(
+    State(e): State<AppState>,
+    Actor(actor): Actor,
+    Id(id): Id,
+    ApiJson(req): ApiJson<PersonRequest>,
+) -> ApiResult<Json<Registrar>> {
+    let person = req.person_id;
+    Ok(Json(
+        e.store
+            .writer
+            .write(move |ctx| otklik_store::uplink::set_person(ctx, id, person, actor))
+            .await?,
+    ))
 }

@@ -48,6 +48,9 @@ pub enum Change {
         id: i64,
         name: String,
         active: bool,
+        /// The network's person this registrar is (from the hub's roster), if the site said.
+        #[serde(default)]
+        person_id: Option<i64>,
     },
     Session {
         id: i64,
@@ -103,6 +106,8 @@ pub struct Ack {
     pub acked: i64,
     /// The hub's clock when it answered.
     pub hub_time: Millis,
+    /// The roster's version now: a site that has another pulls it.
+    pub roster_version: i64,
 }
 
 /// The hub's refusal of a batch that does not continue its site's sequence (HTTP 409).
@@ -111,4 +116,26 @@ pub struct Gap {
     /// The `seq` the hub expects next.
     pub expected: i64,
     pub error: String,
+}
+
+/// A person of the network, as the hub's roster lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Person {
+    pub id: i64,
+    pub name: String,
+    /// The sites they work at, by name.
+    pub sites: Vec<String>,
+}
+
+/// What goes down from the hub to its sites, versioned: a site asks with the version it has
+/// and gets the lists only when they changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Roster {
+    pub version: i64,
+    /// Null when the site already has this version.
+    pub people: Option<Vec<Person>>,
+    pub template_version: i64,
+    /// Settings every site applies (the same keys and checks as the site's settings), or null.
+    #[schema(value_type = Object)]
+    pub template: Option<serde_json::Value>,
 }

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::logs;
 use otklik_domain::error::{Error, Result};
 use otklik_domain::time::{now_ms, to_rfc3339};
-use otklik_notify::secrets::{SMTP_PASSWORD, TELEGRAM_TOKEN};
+use otklik_notify::secrets::{RECEPTION_TOKEN, SMTP_PASSWORD, TELEGRAM_TOKEN, UPLINK_KEY};
 use otklik_store::db;
 
 /// Days of logs in the zip, today included.
@@ -60,6 +60,14 @@ pub fn named_secrets(engine: &Engine) -> Vec<Secret> {
     add(
         "the SMTP password".into(),
         store.get(SMTP_PASSWORD).ok().flatten(),
+    );
+    add(
+        "the network hub's site key".into(),
+        store.get(UPLINK_KEY).ok().flatten(),
+    );
+    add(
+        "the desk PC's token at the reception".into(),
+        store.get(RECEPTION_TOKEN).ok().flatten(),
     );
     if let Ok(conn) = db::open_reader(&engine.store.db_path) {
         let stored = |c: &Connection| -> rusqlite::Result<Vec<(String, String)>> {

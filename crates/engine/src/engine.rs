@@ -192,19 +192,42 @@ impl Engine {
         &self,
         new: otklik_store::ratings::NewRating,
     ) -> Result<otklik_store::ratings::Rating> {
+        let rating = self.store_rating(new, None).await?;
+        Ok(rating.expect("only a forwarded press can be a repeat"))
+    }
+
+    /// As [`Engine::add_rating`]; a press forwarded by a desk PC (`forwarded`) is stored once:
+    /// its stable id is kept in the rating's own transaction, and a repeat stores nothing
+    /// (`None`). Its journal moves on to the press's seq in the same commit.
+    pub(crate) async fn store_rating(
+        &self,
+        new: otklik_store::ratings::NewRating,
+        forwarded: Option<crate::desk_pc::Forwarded>,
+    ) -> Result<Option<otklik_store::ratings::Rating>> {
         let rules = self.store.rating_rules();
         let cfg = self.notify.config();
         // Alerts and the webhook are queued in the rating's own transaction: no rating without
         // its messages, whatever happens next.
         let words = (!cfg.alerts.is_empty() || !cfg.windows.is_empty())
             .then(|| self.store.with_settings(|s| self.notify.words(s)));
-        let photo_expected = self.evidence.takes_photos(new.desk_id);
+        // A desk PC's press was captured (or not) by the desk PC's own camera, not this PC's.
+        let photo_expected = forwarded.is_none() && self.evidence.takes_photos(new.desk_id);
         let tz = self.store.with_settings(|s| s.tz());
         let (rating, queued) = self
             .store
             .writer
             .write(move |ctx| {
+                if let Some(f) = forwarded {
+                    use otklik_store::desk_pcs;
+                    desk_pcs::advance(ctx.conn, f.panel_id, f.seq, ctx.now, None)?;
+                    if desk_pcs::forwarded(ctx.conn, f.panel_id, f.local_id)?.is_some() {
+                        return Ok((None, 0));
+                    }
+                }
                 let rating = otklik_store::ratings::add(ctx, &new, rules)?;
+                if let Some(f) = forwarded {
+                    otklik_store::desk_pcs::remember(ctx.conn, f.panel_id, f.local_id, rating.id)?;
+                }
                 let mut queued = 0;
                 // A flagged rating (a flood of bottom presses) raises no alert of its own.
                 if let Some(words) = &words
@@ -248,9 +271,12 @@ impl Engine {
                 if !cfg.video.is_empty() {
                     queued += video(ctx, &rating, &cfg, tz)?;
                 }
-                Ok((rating, queued))
+                Ok((Some(rating), queued))
             })
             .await?;
+        let Some(rating) = rating else {
+            return Ok(None);
+        };
         // Only when there is something to send: a wake makes every idle worker read the outbox.
         if queued > 0 {
             self.notify.wake();
@@ -263,13 +289,13 @@ impl Engine {
                 jpeg: JpegSettings::from_settings(s),
             })
         });
-        let Some(capture) = capture else {
-            return Ok(rating);
+        let Some(capture) = capture.filter(|_| forwarded.is_none()) else {
+            return Ok(Some(rating));
         };
         let at = otklik_domain::time::parse_rfc3339("at", &rating.at).unwrap_or_else(|_| now_ms());
         self.evidence
             .on_rating(&self.store.writer, rating.id, rating.desk_id, at, capture);
-        Ok(rating)
+        Ok(Some(rating))
     }
 
     /// Deletes photos and clips past their retention (ratings stay); says so in the audit log.

@@ -32,6 +32,8 @@ pub const POLL_EVERY: Duration = Duration::from_secs(2);
 /// A component no longer reported (a desk's camera switched off, a channel turned off) is
 /// forgotten after this long; until then a "back" notice it is owed is kept.
 const GONE_AFTER_MS: Millis = 10 * 60_000;
+/// Changes waiting longer than this to go up make the link degraded.
+const UPLINK_LAG_MS: Millis = 15 * 60_000;
 /// What devices say while they are starting or have not been tried yet: not a failure.
 /// (IP camera before its first photo, a stream camera opening, a microphone starting.)
 const NOT_TRIED: &[&str] = &["no photo asked for yet", "opening", "starting"];
@@ -69,9 +71,10 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Component {
     /// `input:3`, `camera:2`, `microphone:2`, `channel:telegram`, `channel:email`,
-    /// `channel:webhook`, `database`, `backup`.
+    /// `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing, on a
+    /// reception), `link:reception` (on a desk PC).
     pub id: String,
-    /// `input`, `camera`, `microphone`, `channel`, `database` or `backup`.
+    /// `input`, `camera`, `microphone`, `channel`, `database`, `backup`, `desk_pc` or `link`.
     pub kind: &'static str,
     /// The desk of an input, camera or microphone.
     pub desk_id: Option<i64>,
@@ -133,6 +136,16 @@ pub struct Sources {
     pub database: Option<String>,
     pub backup: Option<BackupReport>,
     pub backup_every_hours: u32,
+    /// On a reception: its paired desk PCs, with their clocks.
+    pub desk_pcs: Vec<otklik_store::desk_pcs::DeskPc>,
+    /// The link up to a reception (on a desk PC) or a network hub (on a site): its kind, the
+    /// backlog, when the oldest unsent change was made, and how the last batches went.
+    pub uplink: Option<(
+        otklik_store::uplink::LinkKind,
+        u64,
+        Option<Millis>,
+        crate::uplink::LinkState,
+    )>,
 }
 
 /// An input's, camera's or microphone's own words, mapped: `connected` (an input's `ready`) is
@@ -220,6 +233,32 @@ pub fn observe(
             error,
         });
     }
+    if let Some((kind, backlog, oldest, link)) = &src.uplink {
+        // Down while the last try failed after the last batch that landed; degraded while
+        // changes wait longer than a reception would notice (the hub's figures lag behind).
+        let failing = link.last_error.is_some()
+            && link.last_error_at.unwrap_or(0) >= link.last_ok_at.unwrap_or(0);
+        let lagging = oldest.is_some_and(|t| now - t > UPLINK_LAG_MS);
+        let (id, name) = match kind {
+            otklik_store::uplink::LinkKind::Reception => ("link:reception", n.reception_link),
+            otklik_store::uplink::LinkKind::Hub => ("link:hub", n.hub_link),
+        };
+        out.push(Seen {
+            id: id.into(),
+            kind: "link",
+            desk_id: None,
+            name: name.into(),
+            detail: format!("backlog {backlog}"),
+            state: if failing {
+                State::Down
+            } else if lagging {
+                State::Degraded
+            } else {
+                State::Ok
+            },
+            error: failing.then(|| link.last_error.clone()).flatten(),
+        });
+    }
     for c in &src.channels {
         let Some(state) = channel_state(c.state) else {
             continue;
@@ -281,6 +320,34 @@ pub fn observe(
                 error: (state != State::Ok)
                     .then(|| d.state.error.clone())
                     .flatten(),
+            },
+        ));
+    }
+    for pc in &src.desk_pcs {
+        let drift = pc.clock_drift_ms.unwrap_or(0);
+        let off = crate::desk_pc::drifts(drift);
+        per_desk.push((
+            pc.desk_id,
+            3,
+            Seen {
+                id: format!("desk_pc:{}", pc.panel_id),
+                kind: "desk_pc",
+                desk_id: Some(pc.desk_id),
+                name: format!("{} — {}", desk(pc.desk_id), n.desk_pc),
+                detail: pc
+                    .clock_drift_ms
+                    .map(|d| format!("clock {:+} s", d / 1000))
+                    .unwrap_or_default(),
+                // Its presses still count: a clock that drifts only makes their times doubtful.
+                state: if off { State::Degraded } else { State::Ok },
+                error: off.then(|| {
+                    format!(
+                        "its clock is {} s {} this PC's (more than {} s): set both to the same time source",
+                        drift.abs() / 1000,
+                        if drift > 0 { "ahead of" } else { "behind" },
+                        otklik_domain::link::CLOCK_DRIFT_WARN_MS / 1000
+                    )
+                }),
             },
         ));
     }
@@ -740,7 +807,12 @@ impl Engine {
                     desks: desk_names(c)?,
                     rows: rows(c)?,
                 };
-                Ok((e.notify.health(c)?, memory))
+                Ok((
+                    e.notify.health(c)?,
+                    memory,
+                    otklik_store::desk_pcs::list(c)?,
+                    otklik_store::uplink::status(c)?,
+                ))
             })
             .await;
         let mut src = Sources {
@@ -751,8 +823,10 @@ impl Engine {
             ..Sources::default()
         };
         match read {
-            Ok((channels, memory)) => {
+            Ok((channels, memory, desk_pcs, link)) => {
                 src.channels = channels;
+                src.desk_pcs = desk_pcs;
+                src.uplink = link.map(|l| (l.kind, l.backlog, l.oldest_at, self.uplink.state()));
                 if !self.store.writer.is_alive() {
                     src.database = Some("the database writer has stopped".into());
                 }

@@ -5,6 +5,7 @@
 
 pub mod backup;
 pub mod demo;
+pub mod desk_pc;
 pub mod diagnostics;
 pub mod engine;
 pub mod health;

@@ -10,10 +10,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use otklik_domain::error::{Error, Result};
-use otklik_domain::link::{Ack, Batch, Change, Event, Gap, PROTOCOL};
+use otklik_domain::link::{Ack, Batch, Change, Event, Gap, PROTOCOL, Person, Roster};
 use otklik_domain::time::{Millis, now_ms};
-use otklik_notify::secrets::UPLINK_KEY;
-use otklik_store::uplink::{self, Link};
+use otklik_notify::secrets::{RECEPTION_TOKEN, UPLINK_KEY};
+use otklik_store::uplink::{self, Link, LinkKind};
 
 use crate::engine::Engine;
 
@@ -23,6 +23,9 @@ const BATCH: u32 = 1000;
 const HEARTBEAT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the roster (people, settings template) is asked for; it is versioned, so an
+/// unchanged one costs a few bytes.
+const PULL: Duration = Duration::from_secs(60);
 
 /// Why a batch did not land.
 #[derive(Debug)]
@@ -37,56 +40,73 @@ pub enum SendError {
 }
 
 /// Where batches go: the real hub over HTTP, or a stand-in in tests.
+type Answer<'a, T> =
+    std::pin::Pin<Box<dyn Future<Output = std::result::Result<T, SendError>> + Send + 'a>>;
+
 pub trait HubClient: Send + Sync {
-    fn send<'a>(
-        &'a self,
-        batch: &'a Batch,
-    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<Ack, SendError>> + Send + 'a>>;
+    fn send<'a>(&'a self, batch: &'a Batch) -> Answer<'a, Ack>;
+    /// The roster, if it changed since version `since`.
+    fn roster(&self, since: Option<i64>) -> Answer<'_, Roster>;
 }
 
 pub struct HttpHub {
     client: reqwest::Client,
     url: String,
     key: String,
+    /// Who answers, in the link's errors: "hub" or "reception".
+    peer: &'static str,
+    /// Where batches go under `url`.
+    path: &'static str,
 }
 
 impl HttpHub {
     pub fn new(hub_url: &str, key: String) -> HttpHub {
+        HttpHub::to(LinkKind::Hub, hub_url, key)
+    }
+
+    /// The hub's ingest, or the reception's for a desk PC (with its desk_pc token): the same
+    /// batches and answers either way.
+    pub fn to(kind: LinkKind, base_url: &str, key: String) -> HttpHub {
+        let (path, peer) = match kind {
+            LinkKind::Hub => ("/hub/v1/ingest", "hub"),
+            LinkKind::Reception => ("/api/v1/desk-pc/ingest", "reception"),
+        };
         HttpHub {
+            peer,
             client: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("an HTTP client"),
-            url: format!("{}/hub/v1/ingest", hub_url.trim_end_matches('/')),
+            url: base_url.trim_end_matches('/').to_owned(),
+            path,
             key,
         }
     }
 }
 
-impl HubClient for HttpHub {
-    fn send<'a>(
-        &'a self,
-        batch: &'a Batch,
-    ) -> std::pin::Pin<Box<dyn Future<Output = std::result::Result<Ack, SendError>> + Send + 'a>>
-    {
-        Box::pin(async move {
-            let answer = self
-                .client
-                .post(&self.url)
-                .bearer_auth(&self.key)
-                .json(batch)
-                .send()
-                .await
-                .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+impl HttpHub {
+    async fn answer<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> std::result::Result<T, SendError> {
+        let answer = req
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(|e| SendError::Unreachable(without_url(&e, self.peer)))?;
+        {
             let status = answer.status();
             let body = answer
                 .bytes()
                 .await
-                .map_err(|e| SendError::Unreachable(without_url(&e)))?;
+                .map_err(|e| SendError::Unreachable(without_url(&e, self.peer)))?;
+            let peer = self.peer;
             if status.is_success() {
-                return serde_json::from_slice::<Ack>(&body).map_err(|_| {
-                    SendError::Unreachable(format!("the hub's answer ({status}) is not an ack"))
+                return serde_json::from_slice::<T>(&body).map_err(|_| {
+                    SendError::Unreachable(format!(
+                        "the {peer}'s answer ({status}) is not one a {peer} gives"
+                    ))
                 });
             }
             if status == reqwest::StatusCode::CONFLICT
@@ -99,21 +119,43 @@ impl HubClient for HttpHub {
                 .and_then(|v| v.get("error")?.as_str().map(str::to_owned));
             match said {
                 Some(error) if status.is_client_error() => Err(SendError::Refused(format!(
-                    "the hub refused ({status}): {error}"
+                    "the {peer} refused ({status}): {error}"
                 ))),
-                _ => Err(SendError::Unreachable(format!("the hub answered {status}"))),
+                _ => Err(SendError::Unreachable(format!(
+                    "the {peer} answered {status}"
+                ))),
             }
-        })
+        }
     }
 }
 
-fn without_url(e: &reqwest::Error) -> String {
+impl HubClient for HttpHub {
+    fn send<'a>(&'a self, batch: &'a Batch) -> Answer<'a, Ack> {
+        Box::pin(
+            self.answer(
+                self.client
+                    .post(format!("{}{}", self.url, self.path))
+                    .json(batch),
+            ),
+        )
+    }
+
+    fn roster(&self, since: Option<i64>) -> Answer<'_, Roster> {
+        let mut url = format!("{}/hub/v1/roster", self.url);
+        if let Some(v) = since {
+            url.push_str(&format!("?since={v}"));
+        }
+        Box::pin(self.answer(self.client.get(url)))
+    }
+}
+
+fn without_url(e: &reqwest::Error, peer: &str) -> String {
     if e.is_timeout() {
-        "the hub did not answer in time".into()
+        format!("the {peer} did not answer in time")
     } else if e.is_connect() {
-        "cannot connect to the hub".into()
+        format!("cannot connect to the {peer}")
     } else {
-        format!("the hub could not be reached: {e}")
+        format!("the {peer} could not be reached: {e}")
     }
 }
 
@@ -128,6 +170,10 @@ pub struct LinkState {
     pub hub_clock_offset_ms: Option<Millis>,
     /// The last seq the hub acknowledged.
     pub acked: i64,
+    /// The hub's roster version at its last answer.
+    pub roster_version: i64,
+    /// Why the hub's settings template was not applied here, if it was not.
+    pub template_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -135,6 +181,11 @@ pub struct Uplink {
     /// Null when this installation is not linked to a hub.
     pub link: Option<Link>,
     pub state: LinkState,
+    /// The network's people as last pulled from the hub (a registrar is mapped to one of them
+    /// with PUT /api/v1/registrars/{id}/person).
+    pub people: Vec<Person>,
+    /// The hub's settings template version last applied here (0: none).
+    pub template_applied: i64,
 }
 
 #[derive(Default)]
@@ -144,6 +195,8 @@ pub struct UplinkRunner {
     generation: std::sync::atomic::AtomicU64,
     /// A stand-in for the hub, in tests.
     client: Mutex<Option<Arc<dyn HubClient>>>,
+    /// On a reception: one desk PC's batch applied at a time.
+    pub(crate) ingest_lock: tokio::sync::Mutex<()>,
 }
 
 impl UplinkRunner {
@@ -153,6 +206,12 @@ impl UplinkRunner {
 
     fn set(&self, f: impl FnOnce(&mut LinkState)) {
         f(&mut self.state.lock().expect("uplink state"));
+    }
+
+    /// Linked anew (another address or credential): the worker makes a new client.
+    pub(crate) fn relinked(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Sends batches to `client` instead of the hub the link names (tests).
@@ -183,9 +242,16 @@ fn check_link(hub_url: &str, key: &str) -> Result<String> {
 
 impl Engine {
     pub async fn uplink(&self) -> Result<Uplink> {
+        let (link, pulled) = self
+            .store
+            .reads
+            .read(|c| Ok((uplink::status(c)?, uplink::pulled(c)?)))
+            .await?;
         Ok(Uplink {
-            link: self.store.reads.read(uplink::status).await?,
+            link,
             state: self.uplink.state(),
+            template_applied: pulled.as_ref().map_or(0, |p| p.applied_template_version),
+            people: pulled.map(|p| p.people).unwrap_or_default(),
         })
     }
 
@@ -245,6 +311,7 @@ impl Engine {
             })
             .await?;
         self.notify.secrets().set(UPLINK_KEY, None)?;
+        self.notify.secrets().set(RECEPTION_TOKEN, None)?;
         self.uplink
             .generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -253,13 +320,48 @@ impl Engine {
     }
 }
 
+/// What a client was made for: the link's generation, kind, address and start.
+type ClientFor = (u64, LinkKind, String, Millis);
+
 /// The worker: runs for the engine's life, idle while unlinked.
 pub async fn run(engine: Arc<Engine>) {
     let mut backoff = Duration::from_secs(1);
-    let mut client: Option<(u64, Arc<dyn HubClient>)> = None;
+    let mut client: Option<(ClientFor, Arc<dyn HubClient>)> = None;
     let mut last_sent = std::time::Instant::now() - HEARTBEAT;
+    let mut last_pull: Option<(u64, std::time::Instant)> = None;
+    // The roster version kept here; the hub's answers say when it moved on.
+    let mut pulled_version = 0;
+    // A desk PC's photos and clips follow their ratings, when no batch is waiting.
+    let media = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("an HTTP client");
     loop {
-        match step(&engine, &mut client, &mut last_sent).await {
+        let generation = engine
+            .uplink
+            .generation
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let hub_version = engine.uplink.state().roster_version;
+        let due = last_pull.is_none_or(|(g, at)| g != generation || at.elapsed() >= PULL)
+            || hub_version != pulled_version;
+        // Only a network hub has a roster; a desk PC's reception has none.
+        if due && let Some(((_, LinkKind::Hub, ..), hub)) = &client {
+            let hub = hub.clone();
+            last_pull = Some((generation, std::time::Instant::now()));
+            match pull(&engine, hub.as_ref()).await {
+                Ok(v) => pulled_version = v,
+                Err(message) => engine.uplink.set(|s| {
+                    s.last_error = Some(message);
+                    s.last_error_at = Some(now_ms());
+                }),
+            }
+        }
+        let sent = match step(&engine, &mut client, &mut last_sent).await {
+            Ok(false) => crate::desk_pc::forward_media(&engine, &media).await,
+            other => other,
+        };
+        match sent {
             Ok(true) => backoff = Duration::from_secs(1),
             Ok(false) => tokio::time::sleep(POLL).await,
             Err(message) => {
@@ -278,7 +380,7 @@ pub async fn run(engine: Arc<Engine>) {
 /// may wait, `Ok(false)` if there was nothing to do.
 async fn step(
     engine: &Arc<Engine>,
-    client: &mut Option<(u64, Arc<dyn HubClient>)>,
+    client: &mut Option<(ClientFor, Arc<dyn HubClient>)>,
     last_sent: &mut std::time::Instant,
 ) -> std::result::Result<bool, String> {
     let Some(link) = engine
@@ -298,23 +400,34 @@ async fn step(
         .uplink
         .generation
         .load(std::sync::atomic::Ordering::SeqCst);
+    // Linked from the command line while running: a new address or kind makes a new client.
+    let made_for = (generation, link.kind, link.hub_url.clone(), link.linked_at);
     let hub = match client {
-        Some((g, c)) if *g == generation => c.clone(),
+        Some((k, c)) if *k == made_for => c.clone(),
         _ => {
             let stand_in = engine.uplink.client.lock().expect("uplink client").clone();
             let c: Arc<dyn HubClient> = match stand_in {
                 Some(c) => c,
                 None => {
+                    let (name, missing) = match link.kind {
+                        LinkKind::Hub => {
+                            (UPLINK_KEY, "the site key is missing: link to the hub again")
+                        }
+                        LinkKind::Reception => (
+                            RECEPTION_TOKEN,
+                            "the desk PC's token is missing: pair with the reception again",
+                        ),
+                    };
                     let key = engine
                         .notify
                         .secrets()
-                        .get(UPLINK_KEY)
+                        .get(name)
                         .map_err(|e| e.to_string())?
-                        .ok_or("the site key is missing: link to the hub again")?;
-                    Arc::new(HttpHub::new(&link.hub_url, key))
+                        .ok_or(missing)?;
+                    Arc::new(HttpHub::to(link.kind, &link.hub_url, key))
                 }
             };
-            *client = Some((generation, c.clone()));
+            *client = Some((made_for, c.clone()));
             c
         }
     };
@@ -353,6 +466,7 @@ async fn step(
                 s.last_ok_at = Some(now);
                 s.last_error = None;
                 s.acked = ack.acked;
+                s.roster_version = ack.roster_version;
                 s.hub_clock_offset_ms = Some(ack.hub_time - now);
             });
             Ok(!batch.events.is_empty())
@@ -375,6 +489,80 @@ async fn step(
                 ))
             }
         }
-        Err(SendError::Refused(m)) | Err(SendError::Unreachable(m)) => Err(m),
+        Err(SendError::Refused(m)) => {
+            // The credential may have changed meanwhile (paired again): read it afresh.
+            *client = None;
+            Err(m)
+        }
+        Err(SendError::Unreachable(m)) => Err(m),
     }
+}
+
+/// Asks the hub for its roster and keeps it; applies a new settings template like a
+/// supervisor's change of settings (checked the same way; refused, it is not applied).
+async fn pull(engine: &Arc<Engine>, hub: &dyn HubClient) -> std::result::Result<i64, String> {
+    let have = engine
+        .store
+        .reads
+        .read(uplink::pulled)
+        .await
+        .map_err(|e| e.to_string())?;
+    let roster = hub
+        .roster(have.as_ref().map(|p| p.version))
+        .await
+        .map_err(|e| match e {
+            SendError::Gap(_) => "the hub answered the roster with a gap".to_string(),
+            SendError::Refused(m) | SendError::Unreachable(m) => m,
+        })?;
+    let template = roster.template.clone();
+    let template_version = roster.template_version;
+    let applied = have.as_ref().map_or(0, |p| p.applied_template_version);
+    let version = roster.version;
+    if have.is_none() && roster.people.is_none() {
+        return Ok(version);
+    }
+    engine
+        .store
+        .writer
+        .write(move |ctx| uplink::save_roster(ctx.conn, &roster))
+        .await
+        .map_err(|e| e.to_string())?;
+    if template_version > applied {
+        let applied = match template {
+            None => Ok(()),
+            Some(t) => {
+                match serde_path_to_error::deserialize::<_, otklik_store::settings::SettingsPatch>(
+                    t,
+                ) {
+                    Err(e) => Err(format!("{}: {}", e.path(), e.inner())),
+                    Ok(patch) => engine
+                        .store
+                        .update_settings(patch, "hub")
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                }
+            }
+        };
+        match applied {
+            Ok(()) => {
+                engine
+                    .store
+                    .writer
+                    .write(move |ctx| uplink::template_applied(ctx.conn, template_version))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                engine.uplink.set(|s| s.template_error = None);
+                tracing::info!("applied the hub's settings template {template_version}");
+            }
+            // Kept apart from the link's errors: the link works, this version will not apply.
+            Err(e) => {
+                let message =
+                    format!("the hub's settings template {template_version} was not applied: {e}");
+                tracing::warn!("{message}");
+                engine.uplink.set(|s| s.template_error = Some(message));
+            }
+        }
+    }
+    Ok(version)
 }

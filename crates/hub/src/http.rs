@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use otklik_domain::Error;
 use otklik_domain::leaderboard::Leaderboard;
-use otklik_domain::link::{Ack, Batch};
+use otklik_domain::link::{Ack, Batch, Person, Roster};
 use otklik_domain::time::{PeriodName, Span, now_ms, parse_bounds};
 
 use crate::board::{self, Scope, SiteTotals};
@@ -33,6 +33,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/healthz", get(healthz))
         .route("/hub/v1/ingest", post(ingest))
         .route("/hub/v1/sites", get(list_sites))
+        .route("/hub/v1/roster", get(pull_roster))
+        .route("/hub/v1/people", get(list_people))
+        .route("/hub/v1/people/{id}/merge", post(merge_people))
+        .route("/hub/v1/template", axum::routing::put(put_template))
         .route("/api/v1/leaderboard", get(leaderboard))
         .route("/api/v1/network/sites", get(site_totals))
         .route("/api/v1/events", get(events))
@@ -67,6 +71,83 @@ async fn healthz(State(hub): State<Arc<Hub>>) -> HubResult<Json<serde_json::Valu
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
+/// The site a request's key belongs to.
+async fn site_of(hub: &Hub, headers: &HeaderMap) -> HubResult<(i32, String)> {
+    let key = bearer(headers)
+        .ok_or_else(|| Error::Unauthorized("a site's request needs its site key".into()))?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    sites::authenticate(&client, key).await
+}
+
+/// A JSON body parsed with the path of what is wrong in it.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> HubResult<T> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        Error::invalid(
+            if path == "." { "body".into() } else { path },
+            e.inner().to_string(),
+        )
+        .into()
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RosterQuery {
+    since: Option<i64>,
+}
+
+async fn pull_roster(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Query(q): Query<RosterQuery>,
+) -> HubResult<Json<Roster>> {
+    site_of(&hub, &headers).await?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    Ok(Json(crate::roster::pull(&client, q.since).await?))
+}
+
+async fn list_people(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+) -> HubResult<Json<Vec<Person>>> {
+    reader(&hub, &headers)?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    Ok(Json(crate::roster::people(&client).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Merge {
+    /// The person who becomes the one in the path.
+    from: i64,
+}
+
+async fn merge_people(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> HubResult<Json<Vec<Person>>> {
+    reader(&hub, &headers)?;
+    let m: Merge = parse(&body)?;
+    let mut client = hub.pool.get().await.map_err(no_connection)?;
+    Ok(Json(crate::roster::merge(&mut client, id, m.from).await?))
+}
+
+async fn put_template(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> HubResult<Json<serde_json::Value>> {
+    reader(&hub, &headers)?;
+    let template: serde_json::Value = parse(&body)?;
+    let client = hub.pool.get().await.map_err(no_connection)?;
+    let version = crate::roster::set_template(&client, template).await?;
+    Ok(Json(serde_json::json!({ "template_version": version })))
+}
+
 async fn ingest(
     State(hub): State<Arc<Hub>>,
     headers: HeaderMap,
@@ -99,9 +180,10 @@ async fn ingest(
         );
     }
     if !batch.events.is_empty() {
-        let _ = hub
-            .events
-            .send(serde_json::json!({ "site_id": site, "acked": ack.acked }).to_string());
+        let _ = hub.events.send((
+            "ingest",
+            serde_json::json!({ "site_id": site, "acked": ack.acked }).to_string(),
+        ));
     }
     Ok(Json(ack))
 }
@@ -178,7 +260,8 @@ async fn site_totals(
     ))
 }
 
-/// `ingest` events ({site_id, acked}) as batches land: a screen reloads its figures on them.
+/// `ingest` events ({site_id, acked}) as batches land, a screen reloads its figures on them;
+/// `site` events (the site as /hub/v1/sites lists it) when one falls silent or is back.
 async fn events(
     State(hub): State<Arc<Hub>>,
     headers: HeaderMap,
@@ -186,7 +269,7 @@ async fn events(
     reader(&hub, &headers)?;
     let stream = BroadcastStream::new(hub.events.subscribe()).filter_map(|m| {
         m.ok()
-            .map(|data| Ok(SseEvent::default().event("ingest").data(data)))
+            .map(|(name, data)| Ok(SseEvent::default().event(name).data(data)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -147,11 +147,17 @@ pub async fn apply(
     )
     .await
     .map_err(db)?;
+    let roster_version: i64 = tx
+        .query_one("SELECT version FROM roster", &[])
+        .await
+        .map_err(db)?
+        .get(0);
     tx.commit().await.map_err(db)?;
     partitions.remember(made);
     Ok(Ack {
         acked,
         hub_time: now,
+        roster_version,
     })
 }
 
@@ -242,6 +248,14 @@ async fn insert_ratings(
     Ok(())
 }
 
+/// The people changed: sites pull the roster again.
+pub async fn bump_roster(tx: &impl deadpool_postgres::GenericClient) -> HubResult<()> {
+    tx.execute("UPDATE roster SET version = version + 1", &[])
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
 fn bucket(flag: bool, annulled: bool) -> &'static str {
     match (annulled, flag) {
         (true, _) => "annulled",
@@ -304,26 +318,57 @@ async fn apply_one(tx: &Transaction<'_>, site: i32, tz: &str, change: &Change) -
             .await
             .map_err(db)?;
         }
-        Change::Registrar { id, name, active } => {
+        Change::Registrar {
+            id,
+            name,
+            active,
+            person_id,
+        } => {
+            // A person the site named is used only if the hub knows them.
+            let wanted: Option<i64> = match person_id {
+                Some(p) => tx
+                    .query_opt("SELECT id FROM people WHERE id = $1", &[p])
+                    .await
+                    .map_err(db)?
+                    .map(|r| r.get(0)),
+                None => None,
+            };
             let person: Option<i64> = tx
                 .query_opt(
-                    "UPDATE registrars SET name = $3, active = $4
+                    "UPDATE registrars SET name = $3, active = $4,
+                                           person_id = COALESCE($5, person_id)
                      WHERE site_id = $1 AND id = $2 RETURNING person_id",
-                    &[&site, id, name, active],
+                    &[&site, id, name, active, &wanted],
                 )
                 .await
                 .map_err(db)?
                 .map(|r| r.get(0));
-            match person {
-                Some(person) => {
+            match (person, wanted) {
+                (Some(_), Some(_)) => {}
+                (Some(person), None) => {
+                    // A person of this registrar only takes the new name.
+                    let renamed = tx
+                        .execute(
+                            "UPDATE people SET name = $2 WHERE id = $1 AND name <> $2
+                               AND (SELECT count(*) FROM registrars WHERE person_id = $1) = 1",
+                            &[&person, name],
+                        )
+                        .await
+                        .map_err(db)?;
+                    if renamed > 0 {
+                        bump_roster(tx).await?;
+                    }
+                }
+                (None, Some(p)) => {
                     tx.execute(
-                        "UPDATE people SET name = $2 WHERE id = $1",
-                        &[&person, name],
+                        "INSERT INTO registrars (site_id, id, name, active, person_id)
+                         VALUES ($1, $2, $3, $4, $5)",
+                        &[&site, id, name, active, &p],
                     )
                     .await
                     .map_err(db)?;
                 }
-                None => {
+                (None, None) => {
                     // First seen: a person of their own until someone maps them to another.
                     tx.execute(
                         "WITH p AS (INSERT INTO people (name, created_at)
@@ -335,6 +380,7 @@ async fn apply_one(tx: &Transaction<'_>, site: i32, tz: &str, change: &Change) -
                     )
                     .await
                     .map_err(db)?;
+                    bump_roster(tx).await?;
                 }
             }
         }

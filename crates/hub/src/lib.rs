@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod roster;
 pub mod sites;
 
 use std::net::SocketAddr;
@@ -42,7 +43,8 @@ pub struct Hub {
     pub partitions: db::Partitions,
     pub config: HubConfig,
     token_hash: Vec<u8>,
-    events: broadcast::Sender<String>,
+    /// (SSE event name, JSON data) for the hub's screens.
+    events: broadcast::Sender<(&'static str, String)>,
 }
 
 impl Hub {
@@ -85,13 +87,51 @@ pub async fn token(pool: &Pool) -> HubResult<String> {
         .get(0))
 }
 
+/// Says once when a site falls silent (a warning in the log, a `site` event on the stream) and
+/// once when it is back.
+async fn watch_sites(hub: Arc<Hub>) {
+    let mut stale: Option<std::collections::HashSet<i32>> = None;
+    loop {
+        if let Ok(client) = hub.pool.get().await
+            && let Ok(list) = sites::list(&client, hub.config.stale_after_ms).await
+        {
+            let now: std::collections::HashSet<i32> =
+                list.iter().filter(|s| s.stale).map(|s| s.id).collect();
+            if let Some(before) = &stale {
+                for s in &list {
+                    if s.stale == before.contains(&s.id) {
+                        continue;
+                    }
+                    if s.stale {
+                        tracing::warn!(
+                            "site {:?} has not reported for more than {} min",
+                            s.name,
+                            hub.config.stale_after_ms / 60_000
+                        );
+                    } else {
+                        tracing::info!("site {:?} reports again", s.name);
+                    }
+                    let _ = hub
+                        .events
+                        .send(("site", serde_json::to_string(s).expect("sites serialize")));
+                }
+            }
+            stale = Some(now);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    }
+}
+
 /// Serves the hub on `listener` until `shutdown` resolves.
 pub async fn serve(
     hub: Arc<Hub>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::router(hub))
+    let watcher = tokio::spawn(watch_sites(hub.clone()));
+    let served = axum::serve(listener, http::router(hub))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    watcher.abort();
+    served
 }

@@ -12,6 +12,8 @@ pub const TELEGRAM_TOKEN: &str = "telegram_token";
 pub const SMTP_PASSWORD: &str = "smtp_password";
 /// The key the network hub issued to this site (`otklik hub add-site`).
 pub const UPLINK_KEY: &str = "uplink_key";
+/// A desk PC's token at the reception (its `desk_pc` pairing), which its batches carry.
+pub const RECEPTION_TOKEN: &str = "reception_token";
 
 pub trait SecretStore: Send + Sync {
     fn get(&self, name: &str) -> Result<Option<String>>;

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "uplink",
         include_str!("../../../migrations/0013_uplink.sql"),
     ),
+    (
+        14,
+        "desk_pc",
+        include_str!("../../../migrations/0014_desk_pc.sql"),
+    ),
 ];
 
 pub fn latest_version() -> i64 {

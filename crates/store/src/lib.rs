@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit;
 pub mod contests;
 pub mod db;
+pub mod desk_pcs;
 pub mod events;
 pub mod leaderboard;
 pub mod ledger;

@@ -25,12 +25,15 @@ const FREE_WRONG_CODES: u32 = 5;
 const CODE_PAUSE_MS: Millis = 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The faces facing the patient: taps ratings.
     Patient,
     /// The registrar's own panel: check-in, check-out, contests, one's low ratings.
     Registrar,
+    /// An Otklik on the desk's own PC (its buttons, camera, microphone): forwards its presses
+    /// to this one, nothing else.
+    DeskPc,
 }
 
 impl Role {
@@ -38,14 +41,15 @@ impl Role {
         match self {
             Role::Patient => "patient",
             Role::Registrar => "registrar",
+            Role::DeskPc => "desk_pc",
         }
     }
 
     fn parse(s: &str) -> Role {
-        if s == "registrar" {
-            Role::Registrar
-        } else {
-            Role::Patient
+        match s {
+            "registrar" => Role::Registrar,
+            "desk_pc" => Role::DeskPc,
+            _ => Role::Patient,
         }
     }
 }

@@ -21,6 +21,8 @@ pub struct Registrar {
     pub desk_id: Option<i64>,
     /// The desk panel asks this registrar for a PIN.
     pub has_pin: bool,
+    /// The network's person this registrar is (the hub's roster), if linked to one.
+    pub person_id: Option<i64>,
 }
 
 /// Who is working at a desk now.
@@ -83,7 +85,7 @@ pub fn clean_name(raw: &str) -> Result<String> {
 
 pub fn get_registrar(conn: &Connection, id: i64) -> Result<Registrar> {
     conn.prepare_cached(
-        "SELECT r.id, r.name, r.active, s.desk_id, r.pin_hash IS NOT NULL FROM registrars r
+        "SELECT r.id, r.name, r.active, s.desk_id, r.pin_hash IS NOT NULL, r.person_id FROM registrars r
          LEFT JOIN work_sessions s ON s.registrar_id = r.id AND s.ended_at IS NULL
          WHERE r.id = ?1",
     )?
@@ -94,6 +96,7 @@ pub fn get_registrar(conn: &Connection, id: i64) -> Result<Registrar> {
             active: r.get(2)?,
             desk_id: r.get(3)?,
             has_pin: r.get(4)?,
+            person_id: r.get(5)?,
         })
     })
     .optional()?
@@ -105,7 +108,7 @@ pub fn get_registrar(conn: &Connection, id: i64) -> Result<Registrar> {
 
 pub fn list_registrars(conn: &Connection) -> Result<Vec<Registrar>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.name, r.active, s.desk_id, r.pin_hash IS NOT NULL FROM registrars r
+        "SELECT r.id, r.name, r.active, s.desk_id, r.pin_hash IS NOT NULL, r.person_id FROM registrars r
          LEFT JOIN work_sessions s ON s.registrar_id = r.id AND s.ended_at IS NULL
          ORDER BY r.active DESC, r.name COLLATE NOCASE, r.id",
     )?;
@@ -116,6 +119,7 @@ pub fn list_registrars(conn: &Connection) -> Result<Vec<Registrar>> {
             active: r.get(2)?,
             desk_id: r.get(3)?,
             has_pin: r.get(4)?,
+            person_id: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -7,7 +7,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use otklik_domain::error::{Error, Result};
+use otklik_domain::link::{Person, Roster};
 use otklik_domain::time::Millis;
+
+use crate::writer::WriteCtx;
 
 /// The journal's bodies for what is already stored, in the order the hub needs them (a rating's
 /// desk and registrar before the rating, a rating before its flag, correction and reason).
@@ -15,7 +18,8 @@ const BACKFILL: &[&str] = &[
     "SELECT json_object('kind', 'desk', 'id', id, 'name', name,
             'active', json(CASE WHEN active THEN 'true' ELSE 'false' END)) FROM desks ORDER BY id",
     "SELECT json_object('kind', 'registrar', 'id', id, 'name', name,
-            'active', json(CASE WHEN active THEN 'true' ELSE 'false' END)) FROM registrars ORDER BY id",
+            'active', json(CASE WHEN active THEN 'true' ELSE 'false' END), 'person_id', person_id)
+     FROM registrars ORDER BY id",
     "SELECT json_object('kind', 'session', 'id', id, 'desk_id', desk_id, 'registrar_id', registrar_id,
             'started_at', started_at, 'ended_at', ended_at) FROM work_sessions ORDER BY id",
     "SELECT json_object('kind', 'rating', 'id', id, 'desk_id', desk_id, 'score', score, 'scale', scale,
@@ -32,9 +36,30 @@ const BACKFILL: &[&str] = &[
      FROM alerts ORDER BY id",
 ];
 
+/// Where the journal goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// The network hub, with the site key it issued.
+    Hub,
+    /// The reception's Otklik: this is a desk PC, paired there with a code.
+    Reception,
+}
+
+impl LinkKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Hub => "hub",
+            LinkKind::Reception => "reception",
+        }
+    }
+}
+
 /// The link as the console shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Link {
+    pub kind: LinkKind,
+    /// The hub's address, or the reception's (`kind: reception`).
     pub hub_url: String,
     pub linked_at: Millis,
     /// Changes not yet acknowledged by the hub.
@@ -46,15 +71,31 @@ pub struct Link {
 /// Links the installation to the hub at `hub_url`; a first link journals everything already
 /// stored. Relinking only changes the address: the journal carries on where it was.
 pub fn link(conn: &Connection, hub_url: &str, now: Millis) -> Result<u64> {
-    let linked: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM uplink)", [], |r| r.get(0))?;
-    if linked {
+    link_as(conn, hub_url, LinkKind::Hub, now)
+}
+
+/// As [`link`], to a hub or a reception. A desk PC's first link journals nothing: only the
+/// presses made from now on are the reception's (its history, if it had one, stays its own).
+pub fn link_as(conn: &Connection, hub_url: &str, kind: LinkKind, now: Millis) -> Result<u64> {
+    let linked: Option<String> = conn
+        .query_row("SELECT kind FROM uplink", [], |r| r.get(0))
+        .optional()?;
+    if let Some(was) = linked {
+        if was != kind.as_str() {
+            return Err(Error::Conflict(format!(
+                "this installation is linked to a {was}: unlink it first"
+            )));
+        }
         conn.execute("UPDATE uplink SET hub_url = ?1", [hub_url])?;
         return Ok(0);
     }
     conn.execute(
-        "INSERT INTO uplink (one, hub_url, linked_at) VALUES (1, ?1, ?2)",
-        (hub_url, now),
+        "INSERT INTO uplink (one, hub_url, linked_at, kind) VALUES (1, ?1, ?2, ?3)",
+        (hub_url, now, kind.as_str()),
     )?;
+    if kind == LinkKind::Reception {
+        return Ok(0);
+    }
     let mut added = 0;
     for select in BACKFILL {
         let rest = select.strip_prefix("SELECT ").expect("a SELECT");
@@ -74,9 +115,9 @@ pub fn unlink(conn: &Connection) -> Result<()> {
 }
 
 pub fn status(conn: &Connection) -> Result<Option<Link>> {
-    let Some((hub_url, linked_at)) = conn
-        .query_row("SELECT hub_url, linked_at FROM uplink", [], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?))
+    let Some((hub_url, linked_at, kind)) = conn
+        .query_row("SELECT hub_url, linked_at, kind FROM uplink", [], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, String>(2)?))
         })
         .optional()?
     else {
@@ -87,6 +128,11 @@ pub fn status(conn: &Connection) -> Result<Option<Link>> {
             Ok((r.get(0)?, r.get(1)?))
         })?;
     Ok(Some(Link {
+        kind: if kind == "reception" {
+            LinkKind::Reception
+        } else {
+            LinkKind::Hub
+        },
         hub_url,
         linked_at,
         backlog,
@@ -105,6 +151,121 @@ pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<(i64, String)>> {
 /// Forgets every change up to `seq`, which the hub has stored.
 pub fn acknowledge(conn: &Connection, seq: i64) -> Result<u64> {
     Ok(conn.execute("DELETE FROM uplink_journal WHERE seq <= ?1", [seq])? as u64)
+}
+
+/// The roster as last pulled from the hub: (version, people, template version, template, the
+/// template version applied here).
+pub struct Pulled {
+    pub version: i64,
+    pub people: Vec<Person>,
+    pub template_version: i64,
+    pub template: Option<String>,
+    pub applied_template_version: i64,
+}
+
+pub fn pulled(conn: &Connection) -> Result<Option<Pulled>> {
+    conn.query_row(
+        "SELECT version, people, template_version, template, applied_template_version
+         FROM network_roster",
+        [],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        },
+    )
+    .optional()?
+    .map(|(version, people, template_version, template, applied)| {
+        Ok(Pulled {
+            version,
+            people: serde_json::from_str(&people).map_err(|e| Error::Storage(Box::new(e)))?,
+            template_version,
+            template,
+            applied_template_version: applied,
+        })
+    })
+    .transpose()
+}
+
+/// Keeps what the hub sent; lists it left out (unchanged) stay as they were.
+pub fn save_roster(conn: &Connection, roster: &Roster) -> Result<()> {
+    let template = roster.template.as_ref().map(|t| t.to_string());
+    match &roster.people {
+        Some(people) => {
+            let people = serde_json::to_string(people).expect("people serialize");
+            conn.execute(
+                "INSERT INTO network_roster (one, version, people, template_version, template)
+                 VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (one) DO UPDATE SET version = ?1, people = ?2,
+                     template_version = ?3, template = ?4",
+                (roster.version, people, roster.template_version, template),
+            )?;
+        }
+        None => {
+            conn.execute(
+                "UPDATE network_roster SET version = ?1, template_version = ?2, template = ?3",
+                (roster.version, roster.template_version, template),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn template_applied(conn: &Connection, version: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE network_roster SET applied_template_version = ?1",
+        [version],
+    )?;
+    Ok(())
+}
+
+/// Says which of the network's people a registrar is (`None`: nobody, a person of this site
+/// only). The person must be on the roster last pulled from the hub.
+pub fn set_person(
+    ctx: &mut WriteCtx<'_>,
+    registrar_id: i64,
+    person_id: Option<i64>,
+    actor: &str,
+) -> Result<crate::roster::Registrar> {
+    crate::roster::get_registrar(ctx.conn, registrar_id)?;
+    if let Some(person) = person_id {
+        let known: bool = ctx.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM network_roster, json_each(people)
+                            WHERE json_extract(value, '$.id') = ?1)",
+            [person],
+            |r| r.get(0),
+        )?;
+        if !known {
+            return Err(Error::invalid(
+                "person_id",
+                format!(
+                    "{person} is not on the network's roster (link to the hub and let it pull)"
+                ),
+            ));
+        }
+    }
+    ctx.conn.execute(
+        "UPDATE registrars SET person_id = ?2 WHERE id = ?1",
+        (registrar_id, person_id),
+    )?;
+    crate::audit::record(
+        ctx.conn,
+        ctx.now,
+        actor,
+        "registrar.person",
+        "registrar",
+        Some(registrar_id),
+        serde_json::json!({ "person_id": person_id }),
+    )?;
+    ctx.emit(
+        "registrar",
+        &crate::roster::get_registrar(ctx.conn, registrar_id)?,
+    );
+    crate::roster::get_registrar(ctx.conn, registrar_id)
 }
 
 #[cfg(test)]
@@ -155,7 +316,8 @@ mod tests {
                 Change::Registrar {
                     id: 2,
                     name: "Анна".into(),
-                    active: true
+                    active: true,
+                    person_id: None,
                 },
                 Change::Desk {
                     id: 1,

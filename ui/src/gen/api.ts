@@ -254,6 +254,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/desk-pc/ingest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * On the reception: a desk PC's batch of changes (its journal, oldest first). Its presses
+         *     become ratings at its desk, bound to the session open at the press time, each once; its
+         *     other changes are acknowledged and ignored. Only a paired desk PC's token is taken.
+         */
+        post: operations["desk_pc_ingest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/desk-pc/media/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * On the reception: a photo or clip a desk PC took around its presses (the file is the body),
+         *     sent after their ratings; kept with the ratings they became here, once by the desk PC's id
+         *     for it (`id`). 404 while none of its ratings has arrived.
+         */
+        post: operations["desk_pc_media"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/desk-pc/pair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * On the desk PC: pairs it with the reception (the code its console showed for a desk PC);
+         *     from then on every press made here is forwarded there, in order, each once.
+         */
+        post: operations["pair_with_reception"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/desk-pcs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * On the reception: the paired desk PCs, where each one's journal stands, when it was last
+         *     heard from, its clock against this PC's.
+         */
+        get: operations["list_desk_pcs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/desks": {
         parameters: {
             query?: never;
@@ -986,6 +1068,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/registrars/{id}/person": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Says which of the network's people this registrar is, so one who works at two sites counts
+         *     as one person in the network's reports.
+         */
+        put: operations["put_person"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports": {
         parameters: {
             query?: never;
@@ -1217,6 +1319,21 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The hub's answer to a batch. */
+        Ack: {
+            /**
+             * Format: int64
+             * @description Every change up to this `seq` is stored at the hub; the site may forget them.
+             */
+            acked: number;
+            /** @description The hub's clock when it answered. */
+            hub_time: components["schemas"]["i64"];
+            /**
+             * Format: int64
+             * @description The roster's version now: a site that has another pulls it.
+             */
+            roster_version: number;
+        };
         /** @description An instant alert on ratings with these scores at these desks. */
         AlertRule: {
             /**
@@ -1361,6 +1478,21 @@ export interface components {
             last: components["schemas"]["LastBackup"];
             pending_restore?: null | components["schemas"]["PendingRestore"];
         };
+        Batch: {
+            /** @description Changes with consecutive `seq`, oldest first; may be empty (a heartbeat). */
+            events: components["schemas"]["Event"][];
+            /** Format: int32 */
+            protocol: number;
+            /**
+             * Format: int64
+             * @description The site's database schema version, shown on the hub.
+             */
+            schema: number;
+            /** @description The site's clock when it sent the batch (ms since the epoch, UTC). */
+            sent_at: components["schemas"]["i64"];
+            /** @description The site's time zone (IANA), which its days are counted in. */
+            time_zone: string;
+        };
         CameraConfig: {
             /** Format: int32 */
             index: number;
@@ -1372,6 +1504,91 @@ export interface components {
             kind: "ip";
             url: string;
             user?: string | null;
+        };
+        /** @description One committed change at a site. Ids are the site's own; the hub keys them by site. */
+        Change: {
+            active: boolean;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "desk";
+            name: string;
+        } | {
+            active: boolean;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "registrar";
+            name: string;
+            /**
+             * Format: int64
+             * @description The network's person this registrar is (from the hub's roster), if the site said.
+             */
+            person_id?: number | null;
+        } | {
+            /** Format: int64 */
+            desk_id: number;
+            ended_at?: null | components["schemas"]["i64"];
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "session";
+            /** Format: int64 */
+            registrar_id: number;
+            started_at: components["schemas"]["i64"];
+        } | {
+            at: components["schemas"]["i64"];
+            /** Format: int64 */
+            desk_id: number;
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "rating";
+            received_at: components["schemas"]["i64"];
+            /** Format: int64 */
+            registrar_id?: number | null;
+            /** Format: int32 */
+            scale: number;
+            /** Format: int32 */
+            score: number;
+            /** Format: int64 */
+            session_id?: number | null;
+            source: string;
+        } | {
+            /** @enum {string} */
+            kind: "flag";
+            /** Format: int64 */
+            rating_id: number;
+            reason: string;
+        } | {
+            action: string;
+            at: components["schemas"]["i64"];
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "correction";
+            /** Format: int64 */
+            rating_id: number;
+        } | {
+            code: string;
+            /** @enum {string} */
+            kind: "reason";
+            label: string;
+            picked_at: components["schemas"]["i64"];
+            /** Format: int64 */
+            rating_id: number;
+        } | {
+            created_at: components["schemas"]["i64"];
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "alert";
+            /** Format: int64 */
+            rating_id: number;
+            resolved_at?: null | components["schemas"]["i64"];
+            rule?: string | null;
+            state: string;
+            taken_at?: null | components["schemas"]["i64"];
         };
         /** @enum {string} */
         Channel: "telegram" | "email" | "webhook";
@@ -1409,10 +1626,11 @@ export interface components {
             detail: string;
             /**
              * @description `input:3`, `camera:2`, `microphone:2`, `channel:telegram`, `channel:email`,
-             *     `channel:webhook`, `database`, `backup`.
+             *     `channel:webhook`, `database`, `backup`, `desk_pc:7` (a desk PC's pairing, on a
+             *     reception), `link:reception` (on a desk PC).
              */
             id: string;
-            /** @description `input`, `camera`, `microphone`, `channel`, `database` or `backup`. */
+            /** @description `input`, `camera`, `microphone`, `channel`, `database`, `backup`, `desk_pc` or `link`. */
             kind: string;
             /** @description The latest error it reported; kept after it is back, until the next one. */
             last_error?: string | null;
@@ -1581,6 +1799,27 @@ export interface components {
              */
             serve_key?: string | null;
         };
+        /** @description A paired desk PC as the console and health see it. */
+        DeskPc: {
+            clock_drift_ms?: null | components["schemas"]["i64"];
+            /** Format: int64 */
+            desk_id: number;
+            desk_name: string;
+            last_seen?: null | components["schemas"]["i64"];
+            /**
+             * Format: int64
+             * @description The last change of its journal applied here (0 before its first batch).
+             */
+            last_seq: number;
+            /** Format: int64 */
+            panel_id: number;
+        };
+        DeskPcPairBody: {
+            /** @description The six digits the reception's console shows for this desk's desk PC. */
+            code: string;
+            /** @description The reception's Otklik, http://host:port. */
+            reception_url: string;
+        };
         /** @description A change to a desk; fields left out stay as they are. */
         DeskUpdate: {
             active?: boolean | null;
@@ -1677,6 +1916,11 @@ export interface components {
             /** @description The request field at fault, where there is one. */
             field?: string | null;
         };
+        Event: {
+            change: components["schemas"]["Change"];
+            /** Format: int64 */
+            seq: number;
+        };
         /** @enum {string} */
         ExportFormat: "csv" | "xlsx" | "pdf";
         /** @description Counts and shares of one group of ratings. */
@@ -1705,6 +1949,15 @@ export interface components {
              * @description Share of top ratings, 0..1.
              */
             satisfaction: number;
+        };
+        /** @description The hub's refusal of a batch that does not continue its site's sequence (HTTP 409). */
+        Gap: {
+            error: string;
+            /**
+             * Format: int64
+             * @description The `seq` the hub expects next.
+             */
+            expected: number;
         };
         Group: components["schemas"]["Figures"] & {
             /**
@@ -1845,10 +2098,17 @@ export interface components {
              * @description Changes not yet acknowledged by the hub.
              */
             backlog: number;
+            /** @description The hub's address, or the reception's (`kind: reception`). */
             hub_url: string;
+            kind: components["schemas"]["LinkKind"];
             linked_at: components["schemas"]["i64"];
             oldest_at?: null | components["schemas"]["i64"];
         };
+        /**
+         * @description Where the journal goes.
+         * @enum {string}
+         */
+        LinkKind: "hub" | "reception";
         LinkRequest: {
             /** @description The hub's address, https://host:port. */
             hub_url: string;
@@ -1869,6 +2129,13 @@ export interface components {
             last_error?: string | null;
             last_error_at?: null | components["schemas"]["i64"];
             last_ok_at?: null | components["schemas"]["i64"];
+            /**
+             * Format: int64
+             * @description The hub's roster version at its last answer.
+             */
+            roster_version: number;
+            /** @description Why the hub's settings template was not applied here, if it was not. */
+            template_error?: string | null;
         };
         Login: {
             at: string;
@@ -2126,6 +2393,21 @@ export interface components {
          * @enum {string}
          */
         PeriodName: "today" | "week" | "month";
+        /** @description A person of the network, as the hub's roster lists them. */
+        Person: {
+            /** Format: int64 */
+            id: number;
+            name: string;
+            /** @description The sites they work at, by name. */
+            sites: string[];
+        };
+        PersonRequest: {
+            /**
+             * Format: int64
+             * @description A person of the network's roster (GET /api/v1/uplink lists them), or null for none.
+             */
+            person_id?: number | null;
+        };
         PickReasonBody: {
             panel?: null | components["schemas"]["Role"];
             /** @description The code of one of the settings' `reasons`. */
@@ -2305,6 +2587,11 @@ export interface components {
             /** Format: int64 */
             id: number;
             name: string;
+            /**
+             * Format: int64
+             * @description The network's person this registrar is (the hub's roster), if linked to one.
+             */
+            person_id?: number | null;
         };
         /** @description A registrar in the settings file (a PIN is never in it). */
         RegistrarEntry: {
@@ -2374,7 +2661,7 @@ export interface components {
             file: string;
         };
         /** @enum {string} */
-        Role: "patient" | "registrar";
+        Role: "patient" | "registrar" | "desk_pc";
         /** @description Secrets as the console may change them: a value sets, `null` forgets, absent keeps. */
         SecretsPatch: {
             smtp_password?: string | null;
@@ -2750,7 +3037,17 @@ export interface components {
         };
         Uplink: {
             link?: null | components["schemas"]["Link"];
+            /**
+             * @description The network's people as last pulled from the hub (a registrar is mapped to one of them
+             *     with PUT /api/v1/registrars/{id}/person).
+             */
+            people: components["schemas"]["Person"][];
             state: components["schemas"]["LinkState"];
+            /**
+             * Format: int64
+             * @description The hub's settings template version last applied here (0: none).
+             */
+            template_applied: number;
         };
         /**
          * @description How a panel's request is let in.
@@ -3432,6 +3729,207 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    desk_pc_ingest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Batch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ack"];
+                };
+            };
+            /** @description Not a paired device */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A panel, not a desk PC */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The batch leaves a gap: `expected` is the next seq */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Gap"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    desk_pc_media: {
+        parameters: {
+            query: {
+                /** @description `photo` (a JPEG) or `audio` (an Ogg/Opus clip). */
+                kind: string;
+                /** @description The desk PC's own ids of the ratings it belongs to, comma-separated. */
+                ratings: string;
+                /** @description The span a clip covers (ms since the epoch). */
+                from?: number;
+                to?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            /** @description Here already */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Media"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pair_with_reception: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeskPcPairBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Uplink"];
+                };
+            };
+            /** @description Wrong or expired code */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Linked to a network hub */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad address or code, or the reception cannot be reached */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_desk_pcs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeskPc"][];
                 };
             };
         };
@@ -5331,6 +5829,47 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_person: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Registrar"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

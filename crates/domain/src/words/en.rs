@@ -136,6 +136,9 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Webhook",
         database: "Database",
         backup: "Backup",
+        desk_pc: "desk PC",
+        reception_link: "Link to the reception",
+        hub_link: "Link to the network hub",
     },
     tray: Tray {
         app: "Otklik",

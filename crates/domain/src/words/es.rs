@@ -136,6 +136,9 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Webhook",
         database: "Base de datos",
         backup: "Copia de seguridad",
+        desk_pc: "PC del puesto",
+        reception_link: "Enlace con la recepción",
+        hub_link: "Enlace con el servidor de la red",
     },
     tray: Tray {
         app: "Otklik",

@@ -202,6 +202,11 @@ pub struct Components {
     pub webhook: &'static str,
     pub database: &'static str,
     pub backup: &'static str,
+    /// A desk PC forwarding its presses to the reception.
+    pub desk_pc: &'static str,
+    /// On a desk PC: its link to the reception.
+    pub reception_link: &'static str,
+    pub hub_link: &'static str,
 }
 
 /// The tray's own words (the parts it names are [`Components`]' words, in lower case).

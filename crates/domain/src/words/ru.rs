@@ -141,6 +141,9 @@ pub const CATALOG: Catalog = Catalog {
         webhook: "Вебхук",
         database: "База данных",
         backup: "Резервное копирование",
+        desk_pc: "компьютер окна",
+        reception_link: "Связь с регистратурой",
+        hub_link: "Связь с сетевым сервером",
     },
     tray: Tray {
         app: "Отклик",
