@@ -14,8 +14,6 @@
 //! OTKLIK_BENCH_DAY_RATINGS (the offline day, default 5000), OTKLIK_BENCH_RATINGS (the month,
 //! default 50000000), OTKLIK_BIN (the site engine, default target/debug/otklik).
 
-// Left as its owner formats it (cargo fmt does not reach it from the tests that include it).
-#[rustfmt::skip]
 #[path = "../../../tests/support/pg.rs"]
 mod pg;
 
@@ -83,26 +81,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// Stops the server before `pg` is dropped. Run as root, pg.rs's watchdog sends its SIGINT to
-/// `runuser`, which does not pass it on, so the drop would wait for the server forever.
-struct Stop<'a>(&'a pg::Postgres);
-
-impl Drop for Stop<'_> {
-    fn drop(&mut self) {
-        let dir = self.0.psql("postgres", "SHOW data_directory");
-        let pid = std::fs::read_to_string(format!("{dir}/postmaster.pid"))
-            .ok()
-            .and_then(|s| s.lines().next().map(str::to_owned));
-        if let Some(pid) = pid {
-            let _ = Command::new("kill").args(["-INT", &pid]).status();
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let pg = pg::Postgres::start();
-    let _stop = Stop(&pg);
     println!(
         "Otklik network hub benchmark: PostgreSQL {} on 127.0.0.1:{} ({} CPUs)",
         pg.psql("postgres", "SHOW server_version"),
@@ -161,6 +142,7 @@ fn site_batches(rows: &[Row]) -> Vec<(i64, Vec<u8>)> {
             id,
             name: format!("Registrar {} of site {}", id, rows[0].site),
             active: true,
+            person_id: None,
         });
     }
     for r in rows {
@@ -521,6 +503,12 @@ async fn catch_up(pg: &pg::Postgres) {
         let u = get(format!("{site_url}/api/v1/uplink"), token.clone()).await;
         if u["link"]["backlog"].as_u64() == Some(0) {
             break u;
+        }
+        // A refusal will not pass by waiting (another protocol, a wrong key): say it now.
+        if let Some(e) = u["state"]["last_error"].as_str()
+            && e.starts_with("the hub refused")
+        {
+            panic!("the site's uplink: {e}");
         }
         assert!(
             started.elapsed() < Duration::from_secs(600),

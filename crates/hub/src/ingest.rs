@@ -147,11 +147,11 @@ pub async fn apply(
     )
     .await
     .map_err(db)?;
-    let roster_version: i64 = tx
-        .query_one("SELECT version FROM roster", &[])
+    let roster = tx
+        .prepare_cached("SELECT version FROM roster")
         .await
-        .map_err(db)?
-        .get(0);
+        .map_err(db)?;
+    let roster_version: i64 = tx.query_one(&roster, &[]).await.map_err(db)?.get(0);
     tx.commit().await.map_err(db)?;
     partitions.remember(made);
     Ok(Ack {
