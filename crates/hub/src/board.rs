@@ -2,6 +2,8 @@
 //! person, however many sites they rate at) and each site's totals, ranked by the same
 //! [`Board`] the sites use.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use deadpool_postgres::GenericClient;
@@ -95,21 +97,26 @@ pub async fn by_site(
         .query(COUNTS, &[&first, &last, &scope.site])
         .await
         .map_err(db)?;
+    // One pass over the rows, not one per site: a network month is hundreds of thousands.
+    let mut boards: HashMap<i32, Board> = HashMap::new();
+    for r in &rows {
+        let person: Option<i64> = r.get(0);
+        boards
+            .entry(r.get(6))
+            .or_insert_with(|| Board::new(scale))
+            .add(
+                person.map(|p| (p, "")),
+                r.get::<_, i16>(2) as u8,
+                r.get::<_, i16>(3) as u8,
+                r.get::<_, i64>(4) as u64,
+                r.get(5),
+            );
+    }
     Ok(sites
         .iter()
         .map(|s| {
             let id: i32 = s.get(0);
-            let mut board = Board::new(scale);
-            for r in rows.iter().filter(|r| r.get::<_, i32>(6) == id) {
-                let person: Option<i64> = r.get(0);
-                board.add(
-                    person.map(|p| (p, "")),
-                    r.get::<_, i16>(2) as u8,
-                    r.get::<_, i16>(3) as u8,
-                    r.get::<_, i64>(4) as u64,
-                    r.get(5),
-                );
-            }
+            let board = boards.remove(&id).unwrap_or_else(|| Board::new(scale));
             SiteTotals {
                 site_id: id,
                 name: s.get(1),

@@ -163,7 +163,9 @@ async fn ingest(
         let client = hub.pool.get().await.map_err(no_connection)?;
         sites::authenticate(&client, key).await?
     };
-    let batch: Batch = {
+    // Read again, tracking the path, only to name where a bad body went wrong: tracking it on
+    // every batch costs more than the parse itself.
+    let batch: Batch = serde_json::from_slice(&body).or_else(|_| {
         let de = &mut serde_json::Deserializer::from_slice(&body);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -171,8 +173,8 @@ async fn ingest(
                 if path == "." { "body".into() } else { path },
                 e.inner().to_string(),
             )
-        })?
-    };
+        })
+    })?;
     let now = now_ms();
     let ack = ingest::apply(&hub.pool, &hub.partitions, site, &batch, now).await?;
     if (batch.sent_at - now).abs() > otklik_domain::link::CLOCK_DRIFT_WARN_MS {

@@ -56,14 +56,12 @@ pub async fn apply(
     check(batch)?;
     let mut client = pool.get().await.map_err(no_connection)?;
     let tx = client.transaction().await.map_err(db)?;
-    let last: i64 = tx
-        .query_one(
-            "SELECT last_seq FROM sites WHERE id = $1 FOR UPDATE",
-            &[&site],
-        )
+    // Statements prepared once per connection: a batch is a handful of round trips, not twice that.
+    let lock = tx
+        .prepare_cached("SELECT last_seq FROM sites WHERE id = $1 FOR UPDATE")
         .await
-        .map_err(db)?
-        .get(0);
+        .map_err(db)?;
+    let last: i64 = tx.query_one(&lock, &[&site]).await.map_err(db)?.get(0);
     let fresh: Vec<&Event> = batch
         .after(last)
         .map_err(|expected| HubError::Gap { expected })?
@@ -94,10 +92,16 @@ pub async fn apply(
         }
     }
     let acked = fresh.last().map_or(last, |e| e.seq);
+    let seen = tx
+        .prepare_cached(
+            "UPDATE sites SET last_seq = $2, last_seen = $3, schema_version = $4, time_zone = $5,
+                              clock_skew_ms = $6
+             WHERE id = $1",
+        )
+        .await
+        .map_err(db)?;
     tx.execute(
-        "UPDATE sites SET last_seq = $2, last_seen = $3, schema_version = $4, time_zone = $5,
-                          clock_skew_ms = $6
-         WHERE id = $1",
+        &seen,
         &[
             &site,
             &acked,
@@ -109,11 +113,11 @@ pub async fn apply(
     )
     .await
     .map_err(db)?;
-    let roster_version: i64 = tx
-        .query_one("SELECT version FROM roster", &[])
+    let roster = tx
+        .prepare_cached("SELECT version FROM roster")
         .await
-        .map_err(db)?
-        .get(0);
+        .map_err(db)?;
+    let roster_version: i64 = tx.query_one(&roster, &[]).await.map_err(db)?.get(0);
     tx.commit().await.map_err(db)?;
     partitions.remember(made);
     Ok(Ack {
@@ -187,8 +191,9 @@ async fn insert_ratings(
          DO UPDATE SET n = daily.n + EXCLUDED.n",
         day = day("at", "$12")
     );
+    let insert = tx.prepare_cached(&sql).await.map_err(db)?;
     tx.execute(
-        &sql,
+        &insert,
         &[
             &site,
             &ids,

@@ -82,11 +82,13 @@ pub async fn authenticate(client: &impl GenericClient, key: &str) -> HubResult<(
     if !key.starts_with(PREFIX) {
         return Err(Error::Unauthorized("not a site key".into()).into());
     }
+    // Every batch asks: prepared once per connection.
+    let find = client
+        .prepare_cached("SELECT id, name FROM sites WHERE key_hash = $1")
+        .await
+        .map_err(db)?;
     client
-        .query_opt(
-            "SELECT id, name FROM sites WHERE key_hash = $1",
-            &[&hash(key)],
-        )
+        .query_opt(&find, &[&hash(key)])
         .await
         .map_err(db)?
         .map(|r| (r.get(0), r.get(1)))
