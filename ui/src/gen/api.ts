@@ -2098,6 +2098,8 @@ export interface components {
              * @description Changes not yet acknowledged by the hub.
              */
             backlog: number;
+            /** @description Certificates trusted for the hub's HTTPS besides the public roots. */
+            ca_file?: string | null;
             /** @description The hub's address, or the reception's (`kind: reception`). */
             hub_url: string;
             kind: components["schemas"]["LinkKind"];
@@ -2110,6 +2112,11 @@ export interface components {
          */
         LinkKind: "hub" | "reception";
         LinkRequest: {
+            /**
+             * @description A PEM file of certificates to trust for the hub's HTTPS besides the public roots (a
+             *     clinic network's own CA), on this PC.
+             */
+            ca_file?: string | null;
             /** @description The hub's address, https://host:port. */
             hub_url: string;
             /**
