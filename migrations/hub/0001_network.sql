@@ -113,15 +113,16 @@ CREATE TABLE alerts (
     PRIMARY KEY (site_id, id)
 );
 
--- What goes down to the sites, versioned: the people (bumped when one is added, renamed or
--- merged) and a settings template every site applies.
+-- What goes down to the sites, versioned: the people (the version moves when one is added,
+-- renamed or merged, and at every start) and a settings template every site applies. The
+-- version is a sequence so batches adding people never queue on one row.
+CREATE SEQUENCE roster_version;
 CREATE TABLE roster (
     one              int PRIMARY KEY CHECK (one = 1),
-    version          bigint NOT NULL,
     template_version bigint NOT NULL,
     template         jsonb
 );
-INSERT INTO roster VALUES (1, 1, 0, NULL);
+INSERT INTO roster VALUES (1, 0, NULL);
 
 -- The hub's own token for reading the network's figures (`otklik hub token`).
 CREATE TABLE hub_secrets (

@@ -77,6 +77,7 @@ pub async fn apply(
         )
         .await?;
     let tz = batch.time_zone.as_str();
+    let mut people_changed = false;
     let mut i = 0;
     while i < fresh.len() {
         let run = fresh[i..]
@@ -87,7 +88,7 @@ pub async fn apply(
             insert_ratings(&tx, site, tz, &fresh[i..i + run]).await?;
             i += run;
         } else {
-            apply_one(&tx, site, tz, &fresh[i].change).await?;
+            people_changed |= apply_one(&tx, site, tz, &fresh[i].change).await?;
             i += 1;
         }
     }
@@ -113,13 +114,17 @@ pub async fn apply(
     )
     .await
     .map_err(db)?;
-    let roster = tx
-        .prepare_cached("SELECT version FROM roster")
-        .await
-        .map_err(db)?;
-    let roster_version: i64 = tx.query_one(&roster, &[]).await.map_err(db)?.get(0);
     tx.commit().await.map_err(db)?;
     partitions.remember(made);
+    // Bumped after the commit, so a site that sees the new version sees the new people too.
+    if people_changed {
+        bump_roster(&client).await?;
+    }
+    let roster = client
+        .prepare_cached("SELECT last_value FROM roster_version")
+        .await
+        .map_err(db)?;
+    let roster_version: i64 = client.query_one(&roster, &[]).await.map_err(db)?.get(0);
     Ok(Ack {
         acked,
         hub_time: now,
@@ -214,9 +219,11 @@ async fn insert_ratings(
     Ok(())
 }
 
-/// The people changed: sites pull the roster again.
-pub async fn bump_roster(tx: &impl deadpool_postgres::GenericClient) -> HubResult<()> {
-    tx.execute("UPDATE roster SET version = version + 1", &[])
+/// The people or the template changed: sites pull the roster again. A sequence, not a row, so
+/// no two batches wait on each other for it; called after the change is committed.
+pub async fn bump_roster(client: &impl deadpool_postgres::GenericClient) -> HubResult<()> {
+    client
+        .execute("SELECT nextval('roster_version')", &[])
         .await
         .map_err(db)?;
     Ok(())
@@ -272,7 +279,9 @@ async fn move_bucket(
     Ok(())
 }
 
-async fn apply_one(tx: &Transaction<'_>, site: i32, tz: &str, change: &Change) -> HubResult<()> {
+/// Applies one change; `true` if the people changed (a new one, or one renamed).
+async fn apply_one(tx: &Transaction<'_>, site: i32, tz: &str, change: &Change) -> HubResult<bool> {
+    let mut people_changed = false;
     match change {
         Change::Desk { id, name, active } => {
             tx.execute(
@@ -321,9 +330,7 @@ async fn apply_one(tx: &Transaction<'_>, site: i32, tz: &str, change: &Change) -
                         )
                         .await
                         .map_err(db)?;
-                    if renamed > 0 {
-                        bump_roster(tx).await?;
-                    }
+                    people_changed = renamed > 0;
                 }
                 (None, Some(p)) => {
                     tx.execute(
@@ -346,7 +353,7 @@ async fn apply_one(tx: &Transaction<'_>, site: i32, tz: &str, change: &Change) -
                     )
                     .await
                     .map_err(db)?;
-                    bump_roster(tx).await?;
+                    people_changed = true;
                 }
             }
         }
@@ -471,5 +478,5 @@ async fn apply_one(tx: &Transaction<'_>, site: i32, tz: &str, change: &Change) -
             .map_err(db)?;
         }
     }
-    Ok(())
+    Ok(people_changed)
 }

@@ -53,6 +53,8 @@ impl Hub {
         let pool = db::pool(&config.database, 16)?;
         db::migrate(&pool).await?;
         let token = token(&pool).await?;
+        // A bump lost to a crash between a commit and its bump is made good at the next start.
+        ingest::bump_roster(&pool.get().await.map_err(db::no_connection)?).await?;
         Ok(Arc::new(Hub {
             pool,
             partitions: db::Partitions::default(),

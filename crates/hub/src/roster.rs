@@ -36,9 +36,11 @@ pub async fn people(client: &impl GenericClient) -> HubResult<Vec<Person>> {
 
 /// The roster for a site that has version `since` (the lists only if they changed).
 pub async fn pull(client: &impl GenericClient, since: Option<i64>) -> HubResult<Roster> {
+    // The version first: a bump between the two reads makes the site ask again, never miss one.
     let row = client
         .query_one(
-            "SELECT version, template_version, template FROM roster",
+            "SELECT (SELECT last_value FROM roster_version), template_version, template
+             FROM roster",
             &[],
         )
         .await
@@ -86,8 +88,8 @@ pub async fn merge(
     tx.execute("DELETE FROM people WHERE id = $1", &[&from])
         .await
         .map_err(db)?;
-    bump_roster(&tx).await?;
     tx.commit().await.map_err(db)?;
+    bump_roster(&*client).await?;
     people(&*client).await
 }
 
@@ -103,14 +105,15 @@ pub async fn set_template(client: &impl GenericClient, template: Value) -> HubRe
         .into());
     }
     let template = (!template.is_null()).then_some(template);
-    Ok(client
+    let version = client
         .query_one(
-            "UPDATE roster SET template = $1, template_version = template_version + 1,
-                               version = version + 1
+            "UPDATE roster SET template = $1, template_version = template_version + 1
              RETURNING template_version",
             &[&template],
         )
         .await
         .map_err(db)?
-        .get(0))
+        .get(0);
+    bump_roster(client).await?;
+    Ok(version)
 }
