@@ -12,10 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::error::{ApiQuery, ApiResult, ErrorBody};
 use otklik_domain::error::Error;
+use otklik_domain::time::span_for;
 use otklik_domain::time::{PeriodName, now_ms, parse_bounds, parse_rfc3339};
 use otklik_reports::figures::{self, Filter, Report};
 use otklik_reports::{export, render};
-use otklik_store::leaderboard::span_for;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -91,6 +91,20 @@ impl PeriodName {
     }
 }
 
+/// The span for a named period, or for an explicit `[from, to)`.
+pub fn span_for(
+    period: Option<PeriodName>,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    tz: Tz,
+    now: Millis,
+) -> Span {
+    match (from, to) {
+        (Some(from), Some(to)) => Span { from, to },
+        _ => period.unwrap_or(PeriodName::Today).span(tz, now),
+    }
+}
+
 /// A request's period: either a named one or an explicit `[from, to)` (RFC 3339), checked
 /// together; returns the explicit bounds if given. Shared by the leaderboard and reports.
 pub fn parse_bounds(

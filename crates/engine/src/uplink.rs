@@ -60,10 +60,6 @@ pub struct HttpHub {
 }
 
 impl HttpHub {
-    pub fn new(hub_url: &str, key: String) -> HttpHub {
-        HttpHub::to(LinkKind::Hub, hub_url, key, &[])
-    }
-
     /// The hub's ingest, or the reception's for a desk PC (with its desk_pc token): the same
     /// batches and answers either way.
     pub fn to(
@@ -103,13 +99,13 @@ impl HttpHub {
             .bearer_auth(&self.key)
             .send()
             .await
-            .map_err(|e| SendError::Unreachable(without_url(&e, self.peer)))?;
+            .map_err(|e| SendError::Unreachable(unreachable(&e, self.peer)))?;
         {
             let status = answer.status();
             let body = answer
                 .bytes()
                 .await
-                .map_err(|e| SendError::Unreachable(without_url(&e, self.peer)))?;
+                .map_err(|e| SendError::Unreachable(unreachable(&e, self.peer)))?;
             let peer = self.peer;
             if status.is_success() {
                 return serde_json::from_slice::<T>(&body).map_err(|_| {
@@ -158,7 +154,7 @@ impl HubClient for HttpHub {
     }
 }
 
-fn without_url(e: &reqwest::Error, peer: &str) -> String {
+fn unreachable(e: &reqwest::Error, peer: &str) -> String {
     if e.is_timeout() {
         format!("the {peer} did not answer in time")
     } else if e.is_connect() {
@@ -373,7 +369,12 @@ pub async fn run(engine: Arc<Engine>) {
             .uplink
             .generation
             .load(std::sync::atomic::Ordering::SeqCst);
-        let hub_version = engine.uplink.state().roster_version;
+        let hub_version = engine
+            .uplink
+            .state
+            .lock()
+            .expect("uplink state")
+            .roster_version;
         let due = last_pull.is_none_or(|(g, at)| g != generation || at.elapsed() >= PULL)
             || hub_version != pulled_version;
         // Only a network hub has a roster; a desk PC's reception has none.

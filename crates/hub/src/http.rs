@@ -20,7 +20,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use otklik_domain::Error;
 use otklik_domain::leaderboard::Leaderboard;
 use otklik_domain::link::{Ack, Batch, Person, Roster};
-use otklik_domain::time::{PeriodName, Span, now_ms, parse_bounds};
+use otklik_domain::time::{PeriodName, now_ms, parse_bounds, span_for};
 
 use crate::board::{self, DeskTotals, Scope, SiteTotals};
 use crate::db::no_connection;
@@ -210,13 +210,13 @@ struct FiguresQuery {
 
 fn scope(hub: &Hub, q: &FiguresQuery) -> HubResult<Scope> {
     let bounds = parse_bounds(q.period, q.from.as_deref(), q.to.as_deref())?;
-    let span = match bounds {
-        Some((from, to)) => Span { from, to },
-        None => q
-            .period
-            .unwrap_or(PeriodName::Today)
-            .span(hub.config.time_zone, now_ms()),
-    };
+    let span = span_for(
+        q.period,
+        bounds.map(|b| b.0),
+        bounds.map(|b| b.1),
+        hub.config.time_zone,
+        now_ms(),
+    );
     if span.to - span.from > 3 * 366 * 86_400_000 {
         return Err(Error::invalid("to", "the hub's figures cover at most 3 years").into());
     }

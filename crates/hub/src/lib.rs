@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 use deadpool_postgres::Pool;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
@@ -72,9 +71,7 @@ impl Hub {
 /// The hub token, made on first use.
 pub async fn token(pool: &Pool) -> HubResult<String> {
     let client = pool.get().await.map_err(db::no_connection)?;
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    let fresh = format!("otk_hub_{}", hex::encode(bytes));
+    let fresh = sites::fresh_secret("otk_hub_");
     client
         .execute(
             "INSERT INTO hub_secrets (name, value) VALUES ('token', $1) ON CONFLICT DO NOTHING",

@@ -32,6 +32,13 @@ pub struct Site {
 
 const PREFIX: &str = "otk_site_";
 
+/// A new random secret (192 bits, hex) after `prefix`: a site key or the hub token.
+pub(crate) fn fresh_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
 fn hash(key: &str) -> Vec<u8> {
     Sha256::digest(key.as_bytes()).to_vec()
 }
@@ -42,9 +49,7 @@ pub async fn add(client: &impl GenericClient, name: &str) -> HubResult<(i32, Str
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid("name", "must be 1 to 100 characters").into());
     }
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    let key = format!("{PREFIX}{}", hex::encode(bytes));
+    let key = fresh_secret(PREFIX);
     let row = client
         .query_opt(
             "INSERT INTO sites (name, key_hash, created_at) VALUES ($1, $2, $3)
@@ -61,9 +66,7 @@ pub async fn add(client: &impl GenericClient, name: &str) -> HubResult<(i32, Str
 
 /// Issues a new key for a site (the old one stops working at once).
 pub async fn rekey(client: &impl GenericClient, name: &str) -> HubResult<String> {
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    let key = format!("{PREFIX}{}", hex::encode(bytes));
+    let key = fresh_secret(PREFIX);
     let n = client
         .execute(
             "UPDATE sites SET key_hash = $2 WHERE name = $1",

@@ -71,17 +71,3 @@ pub fn compute(
     }
     Ok(board.finish(period, span.from, span.to, min_ratings))
 }
-
-/// The span for a named period, or for an explicit `[from, to)`.
-pub fn span_for(
-    period: Option<PeriodName>,
-    from: Option<Millis>,
-    to: Option<Millis>,
-    tz: chrono_tz::Tz,
-    now: Millis,
-) -> Span {
-    match (from, to) {
-        (Some(from), Some(to)) => Span { from, to },
-        _ => period.unwrap_or(PeriodName::Today).span(tz, now),
-    }
-}

@@ -126,7 +126,7 @@ impl Store {
         to: Option<Millis>,
     ) -> Result<leaderboard::Leaderboard> {
         let s = self.settings();
-        let span = leaderboard::span_for(period, from, to, s.tz(), now_ms());
+        let span = otklik_domain::time::span_for(period, from, to, s.tz(), now_ms());
         let period = if from.is_some() && to.is_some() {
             None
         } else {
