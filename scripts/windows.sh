@@ -2,7 +2,8 @@
 # The Windows build, made and tested on Linux: otklik.exe (the engine with the desktop shell) for
 # x86_64-pc-windows-gnu with Debian's rustc-web (the standard library built from rust-web-src with
 # -Zbuild-std; the rustup toolchain stays the one for Linux), linted with clippy for that target,
-# then run under Wine (tests/windows/run.sh) and packed into the NSIS installer.
+# then run under Wine (tests/windows/run.sh, desktop.sh, service.sh) and packed into the NSIS
+# installer (tests/windows/installer.sh).
 #
 # Profile: `dev` with debug assertions and debug info off. A release build (thin LTO) of the whole
 # tree takes far longer on CI; without debug assertions the .exe is a GUI-subsystem program that
@@ -91,6 +92,10 @@ x86_64-w64-mingw32-gcc -shared -O2 -s -o "$(dirname "$exe")/bcryptprimitives.dll
 
 echo "== otklik.exe under Wine"
 "$ROOT/tests/windows/run.sh" "$exe"
+echo "== the desktop app under Wine (no WebView2)"
+"$ROOT/tests/windows/desktop.sh" "$exe"
+echo "== the engine as a Windows service"
+"$ROOT/tests/windows/service.sh" "$exe"
 
 echo "== the installer (NSIS)"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)

@@ -65,9 +65,12 @@ VIAddVersionKey /LANG=0 "LegalCopyright" "MIT"
 LangString NoWebView2 ${LANG_RUSSIAN} "На этом компьютере нет Microsoft Edge WebView2 Runtime: без него не откроется окно Отклика (движок и экраны в браузере работают). Установите его с сайта Microsoft («WebView2 Runtime, Evergreen»)."
 LangString NoWebView2 ${LANG_ENGLISH} "Microsoft Edge WebView2 Runtime is not on this PC: Otklik's window needs it (the engine and the screens in a browser work without it). Install it from Microsoft (WebView2 Runtime, Evergreen)."
 LangString NoWebView2 ${LANG_SPANISH} "Este equipo no tiene Microsoft Edge WebView2 Runtime: la ventana de Otklik lo necesita (el motor y las pantallas en el navegador funcionan sin él). Instálelo desde Microsoft (WebView2 Runtime, Evergreen)."
-LangString DataKept ${LANG_RUSSIAN} "Данные Отклика (база, фото, резервные копии) остаются в $APPDATA\otklik."
-LangString DataKept ${LANG_ENGLISH} "Otklik's data (database, photos, backups) stays in $APPDATA\otklik."
-LangString DataKept ${LANG_SPANISH} "Los datos de Otklik (base de datos, fotos, copias) se quedan en $APPDATA\otklik."
+LangString DataKept ${LANG_RUSSIAN} "Данные Отклика (база, фото, резервные копии) остаются в %APPDATA%\otklik, данные службы — в %ProgramData%\Otklik."
+LangString DataKept ${LANG_ENGLISH} "Otklik's data (database, photos, backups) stays in %APPDATA%\otklik, the service's in %ProgramData%\Otklik."
+LangString DataKept ${LANG_SPANISH} "Los datos de Otklik (base de datos, fotos, copias) se quedan en %APPDATA%\otklik, los del servicio en %ProgramData%\Otklik."
+LangString ServiceNotStarted ${LANG_RUSSIAN} "Служба Otklik не запустилась после обновления. Запустите её: sc start Otklik (её журнал — в %ProgramData%\Otklik\logs)."
+LangString ServiceNotStarted ${LANG_ENGLISH} "The Otklik service did not start after the upgrade. Start it with: sc start Otklik (its log is in %ProgramData%\Otklik\logs)."
+LangString ServiceNotStarted ${LANG_SPANISH} "El servicio Otklik no se inició tras la actualización. Inícielo con: sc start Otklik (su registro está en %ProgramData%\Otklik\logs)."
 
 Function .onInit
   SetRegView 64
@@ -77,10 +80,24 @@ Function .onInit
   ${EndIf}
 FunctionEnd
 
+Var ServiceStopped
+
 Section "Otklik"
+  ; An upgrade of a PC running the engine as a service (`otklik service install`): its otklik.exe
+  ; is in use until the service stops. `net stop` exits 0 only when it stopped a running one,
+  ; which is then started again on the new otklik.exe.
+  nsExec::ExecToLog '"$SYSDIR\net.exe" stop ${PRODUCT}'
+  Pop $ServiceStopped
   SetOutPath "$INSTDIR"
   File "/oname=otklik.exe" "${EXE}"
   File "/oname=WebView2Loader.dll" "${WEBVIEW2_LOADER}"
+  ${If} $ServiceStopped == 0
+    nsExec::ExecToLog '"$SYSDIR\net.exe" start ${PRODUCT}'
+    Pop $0
+    ${If} $0 != 0
+      MessageBox MB_ICONEXCLAMATION "$(ServiceNotStarted)" /SD IDOK
+    ${EndIf}
+  ${EndIf}
   WriteUninstaller "$INSTDIR\uninstall.exe"
 
   CreateDirectory "$SMPROGRAMS\${PRODUCT}"
@@ -118,6 +135,10 @@ Function un.onInit
 FunctionEnd
 
 Section "Uninstall"
+  ; The service, if `otklik service install` made one, goes first: it runs this otklik.exe.
+  ; Without one this prints "there is no service named Otklik" to the details, and goes on.
+  nsExec::ExecToLog '"$INSTDIR\otklik.exe" service uninstall'
+  Pop $0
   Delete "$INSTDIR\otklik.exe"
   Delete "$INSTDIR\WebView2Loader.dll"
   Delete "$INSTDIR\uninstall.exe"

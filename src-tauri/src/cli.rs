@@ -81,6 +81,13 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::hub::HubCommand,
     },
+    /// The engine as a Windows service, for a PC that serves the screens with nobody signed in:
+    /// `otklik service install`, `uninstall`.
+    #[cfg(windows)]
+    Service {
+        #[command(subcommand)]
+        command: crate::service::ServiceCommand,
+    },
     /// This PC at a desk, forwarding its presses to the reception's Otklik: `otklik desk-pc pair`.
     DeskPc {
         #[command(subcommand)]
@@ -163,6 +170,8 @@ pub fn run(command: Command) -> ExitCode {
             restore(&data_dir.unwrap_or_else(default_data_dir), &file)
         }
         Command::Hub { command } => crate::hub::run(command),
+        #[cfg(windows)]
+        Command::Service { command } => crate::service::run(command),
         Command::DeskPc {
             command:
                 DeskPcCommand::Pair {
@@ -334,22 +343,32 @@ async fn pair_desk_pc(data_dir: &std::path::Path, reception: &str, code: &str) -
     }
 }
 
-async fn serve(data_dir: PathBuf, listen: Option<SocketAddr>) -> ExitCode {
-    otklik_engine::logs::init(&data_dir);
-    let engine = match Engine::open(&data_dir) {
-        Ok(e) => e,
-        Err(e) => return fail(&e.to_string()),
-    };
+/// Opens the engine in `data_dir` and starts its HTTP server (`serve`, and the Windows service).
+pub(crate) async fn start_server(
+    data_dir: &std::path::Path,
+    listen: Option<SocketAddr>,
+) -> Result<Server, String> {
+    otklik_engine::logs::init(data_dir);
+    let engine = Engine::open(data_dir).map_err(|e| e.to_string())?;
     let listen = match listen {
         Some(l) => l,
-        None => match engine.store.settings().listen.parse() {
-            Ok(l) => l,
-            Err(_) => return fail("the `listen` setting is not an address; pass --listen"),
-        },
+        None => engine
+            .store
+            .settings()
+            .listen
+            .parse()
+            .map_err(|_| "the `listen` setting is not an address; pass --listen".to_string())?,
     };
-    let server = match Server::start(engine, listen).await {
+    Server::start(engine, listen)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `otklik serve`: runs until Ctrl+C or SIGTERM.
+async fn serve(data_dir: PathBuf, listen: Option<SocketAddr>) -> ExitCode {
+    let server = match start_server(&data_dir, listen).await {
         Ok(s) => s,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => return fail(&e),
     };
     // Scripts and tests read the address from this line (useful with port 0).
     println!("Otklik listening on http://{}", server.addr);
@@ -381,7 +400,7 @@ pub(crate) async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-fn fail(msg: &str) -> ExitCode {
+pub(crate) fn fail(msg: &str) -> ExitCode {
     eprintln!("otklik: {msg}");
     ExitCode::from(2)
 }

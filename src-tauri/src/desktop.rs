@@ -42,17 +42,28 @@ pub fn run(autostarted: bool) -> ExitCode {
                 .with_state_flags(StateFlags::all() - StateFlags::VISIBLE)
                 .build(),
         )
-        .plugin(autostart::plugin())
         .setup(move |app| {
             let server = start_engine()?;
             let settings = server.engine.store.settings();
-            WebviewWindowBuilder::new(app, MAIN, ui_url(server.addr, "")?)
-                .title("Otklik")
-                .inner_size(1280.0, 800.0)
-                .min_inner_size(800.0, 600.0)
-                .visible(!autostarted)
-                .build()?;
-            if settings.kiosk_display {
+            let screens = Screens::find();
+            app.manage(screens);
+            match screens {
+                Screens::Windows => {
+                    WebviewWindowBuilder::new(app, MAIN, ui_url(server.addr, "")?)
+                        .title("Otklik")
+                        .inner_size(1280.0, 800.0)
+                        .min_inner_size(800.0, 600.0)
+                        .visible(!autostarted)
+                        .build()?;
+                }
+                Screens::Browser if !autostarted => open_in_browser(server.addr, ""),
+                Screens::Browser => {}
+            }
+            if settings.kiosk_display && screens == Screens::Browser {
+                tracing::error!(
+                    "no kiosk display without WebView2: open /display in a browser on that screen"
+                );
+            } else if settings.kiosk_display {
                 // The reception desk works without the wall display: a failure here is not fatal.
                 let url = ui_url(server.addr, DISPLAY)?;
                 if let Err(e) = open_kiosk_display(app, url, settings.kiosk_monitor) {
@@ -73,7 +84,7 @@ pub fn run(autostarted: bool) -> ExitCode {
                 Ok(Err(e)) => tracing::error!("no tray icon: {e:#}"),
                 Err(_) => tracing::error!("no tray icon: the tray library could not be loaded"),
             }
-            autostart::apply(&handle, settings.start_with_system);
+            autostart::apply(settings.start_with_system);
             watch_settings(handle, server.engine.clone(), settings);
             app.manage(server);
             Ok(())
@@ -96,6 +107,46 @@ pub fn run(autostarted: bool) -> ExitCode {
             eprintln!("otklik: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Where the screens show: in this app's windows, or (no WebView2 on this Windows PC) in the
+/// default browser, which gets the same screens from the engine. The engine, the tray, the one
+/// instance and the start entry work the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Screens {
+    Windows,
+    Browser,
+}
+
+impl Screens {
+    fn find() -> Self {
+        match tauri::webview_version() {
+            Ok(version) => {
+                tracing::info!(%version, "webview");
+                Self::Windows
+            }
+            Err(e) => {
+                tracing::error!(
+                    "no WebView2 runtime ({e}): the screens open in the browser; install \
+                     Microsoft Edge WebView2 Runtime for Otklik's own windows"
+                );
+                Self::Browser
+            }
+        }
+    }
+}
+
+fn in_browser(app: &AppHandle) -> bool {
+    app.try_state::<Screens>()
+        .is_some_and(|s| *s == Screens::Browser)
+}
+
+fn open_in_browser(addr: SocketAddr, path: &str) {
+    let url = format!("http://{}/{path}", loopback(addr));
+    match crate::browser::open(&url) {
+        Ok(()) => tracing::info!(%url, "opened in the browser"),
+        Err(e) => tracing::error!(%url, "cannot open the browser: {e}"),
     }
 }
 
@@ -153,6 +204,10 @@ fn on_tray_action(app: &AppHandle, action: Action) {
 
 /// Shows the main window (made again if it is gone), at `/<path>` when a path is given.
 fn show_main(app: &AppHandle, path: Option<&str>) {
+    if in_browser(app) {
+        open_in_browser(app.state::<Server>().addr, path.unwrap_or(""));
+        return;
+    }
     let shown = || -> anyhow::Result<()> {
         let window = match app.get_webview_window(MAIN) {
             Some(w) => w,
@@ -185,6 +240,10 @@ fn show_main(app: &AppHandle, path: Option<&str>) {
 
 /// Brings the wall display forward, or opens it in a normal window when there is no kiosk display.
 fn open_display(app: &AppHandle) {
+    if in_browser(app) {
+        open_in_browser(app.state::<Server>().addr, DISPLAY);
+        return;
+    }
     let shown = || -> anyhow::Result<()> {
         let window = match app.get_webview_window(DISPLAY) {
             Some(w) => w,
@@ -243,7 +302,7 @@ fn watch_settings(app: AppHandle, engine: Arc<Engine>, mut last: Settings) {
                 Err(RecvError::Closed) => return,
             };
             if new.start_with_system != last.start_with_system {
-                autostart::apply(&app, new.start_with_system);
+                autostart::apply(new.start_with_system);
             }
             if let Some(tray) = app.try_state::<Tray>() {
                 tray.set_settings(&new);

@@ -15,10 +15,14 @@ use clap::Parser;
 
 #[cfg(feature = "desktop")]
 mod autostart;
+#[cfg(feature = "desktop")]
+mod browser;
 mod cli;
 #[cfg(feature = "desktop")]
 mod desktop;
 mod hub;
+#[cfg(windows)]
+mod service;
 #[cfg(feature = "desktop")]
 mod status;
 #[cfg(feature = "desktop")]

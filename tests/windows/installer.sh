@@ -21,13 +21,18 @@ dll=$(realpath "$2")
 source "$here/prefix.sh"
 # Windows 8 and later have bcryptprimitives.dll in System32; Wine 8 has not (see TESTING.md).
 cp "$dll" "$WINEPREFIX/drive_c/windows/system32/"
+# Wine ends its services a few seconds after the last program exits; Windows does not.
+# In a session of its own: started in the test's, it brought the test down when the service started.
+setsid /usr/lib/wine/wineserver -p
+# Wine's service manager starts now, with no output of the test's to hold open: started by a
+# command below, it and every service would keep that command's $(...) waiting.
+"$wine" sc query >/dev/null 2>&1 </dev/null || true
 
 drive_c="$WINEPREFIX/drive_c"
 installed="$drive_c/Program Files/Otklik/otklik.exe"
 data="$drive_c/users/$(id -un)/AppData/Roaming/otklik"
 install() {
   "$wine" "$setup" /S >"$tmp/install.log" 2>&1 || die "the installer exited $?: $(cat "$tmp/install.log")"
-  /usr/lib/wine/wineserver -w
   [ -f "$installed" ] || die "no otklik.exe in Program Files after /S: $(find "$drive_c/Program Files" -maxdepth 2)"
 }
 install
@@ -77,10 +82,18 @@ stop
 [ -f "$data/otklik.db" ] || die "the installed engine kept no database in %APPDATA%\\otklik"
 ok "the installed otklik.exe serves, its data in %APPDATA%\\otklik"
 
-"$wine" "$drive_c/Program Files/Otklik/uninstall.exe" /S >"$tmp/uninstall.log" 2>&1 ||
-  die "the uninstaller exited $?: $(cat "$tmp/uninstall.log")"
-# The uninstaller runs on from a copy in %TEMP%: wait for it.
-/usr/lib/wine/wineserver -w
+uninstall() {
+  "$wine" "$drive_c/Program Files/Otklik/uninstall.exe" /S >"$tmp/uninstall.log" 2>&1 ||
+    die "the uninstaller exited $?: $(cat "$tmp/uninstall.log")"
+  # It runs on from a copy in %TEMP%, deleting its own uninstall.exe last.
+  local i
+  for i in $(seq 1 600); do
+    [ -e "$drive_c/Program Files/Otklik/uninstall.exe" ] || return 0
+    sleep 0.1
+  done
+  die "the uninstaller did not finish in 60 s"
+}
+uninstall
 [ ! -e "$installed" ] || die "otklik.exe is still there after the uninstall"
 [ ! -e "$drive_c/ProgramData/Microsoft/Windows/Start Menu/Programs/Otklik" ] || die "the Start menu folder is still there"
 if "$wine" reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\Otklik' >/dev/null 2>&1; then
@@ -95,4 +108,41 @@ n=$(api GET "/api/v1/ratings?limit=10" | python3 -c 'import json,sys; print(len(
 stop
 [ "$n" = 1 ] || die "installed again, the engine serves $n ratings, not the 1 from before"
 ok "installed again, the engine serves the rating kept through the uninstall"
+
+# A hub PC: the engine as a service from the installed otklik.exe, its data in %ProgramData%.
+service_data="$drive_c/ProgramData/Otklik"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+out=$("$wine" "$installed" service install --listen "127.0.0.1:$port" 2>&1) || die "service install exited $?: $out"
+serving() {
+  local i
+  for i in $(seq 1 300); do
+    curl -sf "$base/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+serving || die "the service does not serve $base: $out"
+token=$(cat "$service_data/api-token") || die "no API token in %ProgramData%\\Otklik"
+api POST /api/v1/desks -d '{"name": "Окно 2"}' >/dev/null || die "cannot add a desk to the service"
+ok "otklik.exe service install: the installed engine serves as a service, its data in %ProgramData%\\Otklik"
+
+# The upgrade: the same installer again, while the service runs and holds otklik.exe.
+install
+serving || die "the service is not serving after the upgrade"
+names=$(api GET /api/v1/desks | python3 -c 'import json,sys; print([d["name"] for d in json.load(sys.stdin)])')
+[ "$names" = "['Окно 2']" ] || die "after the upgrade the service has the desks $names"
+# Windows keeps a running .exe from being replaced (Wine does not): the log shows the stop and
+# the second start, which is what lets the real installer write otklik.exe.
+starts=$(cat "$service_data"/logs/* | grep -c "running as a Windows service" || true)
+grep -q "stopping: asked by the service manager" "$service_data"/logs/* && [ "$starts" = 2 ] ||
+  die "the upgrade did not stop and start the service (started $starts times): $(tail -5 "$service_data"/logs/*)"
+ok "installed over a running service: stopped, otklik.exe replaced, started again with its data"
+
+uninstall
+! curl -sf "$base/healthz" >/dev/null 2>&1 || die "the service still serves after the uninstall"
+if "$wine" sc query Otklik 2>/dev/null | grep -q STATE; then die "the service is still registered"; fi
+[ -f "$service_data/otklik.db" ] || die "the uninstall removed the service's data"
+[ ! -e "$installed" ] || die "otklik.exe is still there after the uninstall"
+ok "the uninstaller stops and removes the service first; its data in %ProgramData%\\Otklik kept"
 echo "installer tests: $passed passed"
