@@ -66,7 +66,12 @@ static_libs="$win_target/static-libs"
 mkdir -p "$static_libs"
 echo "INPUT($(x86_64-w64-mingw32-gcc -print-file-name=libssp.a) -ladvapi32 -lmsvcrt)" >"$static_libs/libssp.a"
 cargo_profile=${profile/debug/dev}
-config+=(--config "profile.$cargo_profile.package.otklik.rustflags=[\"-L\", \"native=$static_libs\"]")
+# For every workspace crate, whose unit tests are linked into .exe files of their own too.
+members=$(cargo metadata --no-deps --format-version 1 --locked |
+  python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["packages"]))')
+for member in $members; do
+  config+=(--config "profile.$cargo_profile.package.$member.rustflags=[\"-L\", \"native=$static_libs\"]")
+done
 # Tauri's `custom-protocol`, which `tauri build` adds for a shipped build.
 features=(--features tauri/custom-protocol)
 
@@ -89,6 +94,20 @@ env "${win_env[@]}" PATH="/usr/bin:$PATH" "$cargo" clippy "${config[@]}" -j "${J
 # the .exe, for running it under Wine by hand too. Not part of the installer.
 x86_64-w64-mingw32-gcc -shared -O2 -s -o "$(dirname "$exe")/bcryptprimitives.dll" \
   "$ROOT/tests/windows/bcryptprimitives.c" "$ROOT/tests/windows/bcryptprimitives.def" -ladvapi32
+
+# The workspace's unit tests as Windows programs (the cfg(windows) code among them): in the dev
+# profile only, as a release build of every test binary would take as long again as the .exe.
+if [ -z "$release" ]; then
+  echo "== unit tests for $target under Wine"
+  unit_prefix=$(mktemp -d)
+  trap 'WINEPREFIX="$unit_prefix/prefix" /usr/lib/wine/wineserver -k 2>/dev/null || true; rm -rf "$unit_prefix"' EXIT
+  env "${win_env[@]}" WINEPREFIX="$unit_prefix/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree=;mshtml=" \
+    CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$ROOT/tests/windows/unit-runner.sh" \
+    "$cargo" test "${config[@]}" -j "${JOBS:-2}" --locked --no-fail-fast --target "$target" --workspace --lib --bins "${features[@]}"
+  WINEPREFIX="$unit_prefix/prefix" /usr/lib/wine/wineserver -k 2>/dev/null || true
+  rm -rf "$unit_prefix"
+  trap - EXIT
+fi
 
 echo "== otklik.exe under Wine"
 "$ROOT/tests/windows/run.sh" "$exe"
