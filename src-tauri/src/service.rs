@@ -398,7 +398,7 @@ fn run_service(name: &str, data_dir: &Path, listen: Option<SocketAddr>) -> Resul
     report(
         ServiceState::Stopped,
         ServiceControlAccept::empty(),
-        u32::from(result.is_err()) * 2,
+        if result.is_err() { 2 } else { 0 }, // 2: as `otklik serve` exits on an error
         0,
     );
     result

@@ -36,7 +36,7 @@ touch "$opened"
 "$wine" reg add 'HKCU\Software\Wine\WineBrowser' /v Browsers /t REG_SZ /d "$tmp/browser" /f >/dev/null 2>&1 ||
   die "cannot point winebrowser at the recorder"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 data=$tmp/data
 export OTKLIK_DATA_DIR="$data" OTKLIK_LISTEN="127.0.0.1:$port"

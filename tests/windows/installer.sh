@@ -21,12 +21,7 @@ dll=$(realpath "$2")
 source "$here/prefix.sh"
 # Windows 8 and later have bcryptprimitives.dll in System32; Wine 8 has not (see TESTING.md).
 cp "$dll" "$WINEPREFIX/drive_c/windows/system32/"
-# Wine ends its services a few seconds after the last program exits; Windows does not.
-# In a session of its own: started in the test's, it brought the test down when the service started.
-setsid /usr/lib/wine/wineserver -p
-# Wine's service manager starts now, with no output of the test's to hold open: started by a
-# command below, it and every service would keep that command's $(...) waiting.
-"$wine" sc query >/dev/null 2>&1 </dev/null || true
+services_stay
 
 drive_c="$WINEPREFIX/drive_c"
 installed="$drive_c/Program Files/Otklik/otklik.exe"
@@ -111,7 +106,7 @@ ok "installed again, the engine serves the rating kept through the uninstall"
 
 # A hub PC: the engine as a service from the installed otklik.exe, its data in %ProgramData%.
 service_data="$drive_c/ProgramData/Otklik"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 out=$("$wine" "$installed" service install --listen "127.0.0.1:$port" 2>&1) || die "service install exited $?: $out"
 serving() {

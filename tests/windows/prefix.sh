@@ -1,4 +1,4 @@
-# Sourced by run.sh and installer.sh (after they define `die`): a fresh Wine prefix in a temp
+# Sourced by the tests here (after they define `die`): a fresh Wine prefix in a temp
 # directory, removed with everything the test started when it exits; `ok` counts checks.
 
 wine=/usr/lib/wine/wine64
@@ -29,3 +29,18 @@ start=$(date +%s)
 "$wine" wineboot -u >"$tmp/wineboot.log" 2>&1 || die "wineboot -u: $(tail -5 "$tmp/wineboot.log")"
 /usr/lib/wine/wineserver -w
 echo "fresh Wine prefix in $(($(date +%s) - start)) s"
+
+# A free loopback port.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# For tests of services. Wine ends its services a few seconds after the last program exits,
+# Windows does not: the server made persistent, in a session of its own (started in the test's,
+# it brought the test down when a service started). The service manager starts now, with no
+# output of the test's to hold open: started by a later command, it and every service would keep
+# that command's $(...) waiting.
+services_stay() {
+  setsid /usr/lib/wine/wineserver -p
+  "$wine" sc query >/dev/null 2>&1 </dev/null || true
+}

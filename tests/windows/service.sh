@@ -19,17 +19,8 @@ die() {
 exe=$(realpath "$1")
 [ -f "$(dirname "$exe")/bcryptprimitives.dll" ] || die "bcryptprimitives.dll is not beside $exe"
 source "$here/prefix.sh"
-# Wine ends its services a few seconds after the last program exits: here the service runs with
-# no program of the test left, as on Windows, so the server stays until the test ends.
-# In a session of its own: started in the test's, it brought the test down when the service started.
-setsid /usr/lib/wine/wineserver -p
-# Wine's service manager starts now, with no output of the test's to hold open: started by a
-# command below, it and every service would keep that command's $(...) waiting.
-"$wine" sc query >/dev/null 2>&1 </dev/null || true
+services_stay
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 port=$(free_port)
 base="http://127.0.0.1:$port"
 data=$tmp/service-data
