@@ -99,20 +99,8 @@ x86_64-w64-mingw32-gcc -shared -O2 -s -o "$(dirname "$exe")/bcryptprimitives.dll
 # profile only, as a release build of every test binary would take as long again as the .exe.
 if [ -z "$release" ]; then
   echo "== unit tests for $target under Wine"
-  unit_prefix=$(mktemp -d)
-  wine_env=(WINEPREFIX="$unit_prefix/prefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree=;mshtml=")
-  trap 'env "${wine_env[@]}" /usr/lib/wine/wineserver -k 2>/dev/null || true; rm -rf "$unit_prefix"' EXIT
-  env "${wine_env[@]}" /usr/lib/wine/wine64 wineboot -u >"$unit_prefix/wineboot.log" 2>&1 ||
-    { cat "$unit_prefix/wineboot.log"; exit 1; }
-  env "${wine_env[@]}" /usr/lib/wine/wineserver -w
-  # One server for all the test programs: each started as the last one's server shuts down, one
-  # of them exited 1 with nothing said.
-  env "${wine_env[@]}" setsid /usr/lib/wine/wineserver -p
-  env "${win_env[@]}" "${wine_env[@]}" CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$ROOT/tests/windows/unit-runner.sh" \
-    "$cargo" test "${config[@]}" -j "${JOBS:-2}" --locked --no-fail-fast --target "$target" --workspace --lib --bins "${features[@]}"
-  env "${wine_env[@]}" /usr/lib/wine/wineserver -k 2>/dev/null || true
-  rm -rf "$unit_prefix"
-  trap - EXIT
+  env "${win_env[@]}" "$ROOT/tests/windows/unit.sh" "$cargo" test "${config[@]}" -j "${JOBS:-2}" --locked \
+    --no-fail-fast --target "$target" --workspace --lib --bins "${features[@]}"
 fi
 
 echo "== otklik.exe under Wine"

@@ -55,19 +55,23 @@ pub fn run(autostarted: bool) -> ExitCode {
                         .min_inner_size(800.0, 600.0)
                         .visible(!autostarted)
                         .build()?;
+                    // The reception desk works without the wall display: not fatal.
+                    if settings.kiosk_display {
+                        let url = ui_url(server.addr, DISPLAY)?;
+                        if let Err(e) = open_kiosk_display(app, url, settings.kiosk_monitor) {
+                            tracing::error!("cannot open the kiosk display: {e:#}");
+                        }
+                    }
                 }
-                Screens::Browser if !autostarted => open_in_browser(server.addr, ""),
-                Screens::Browser => {}
-            }
-            if settings.kiosk_display && screens == Screens::Browser {
-                tracing::error!(
-                    "no kiosk display without WebView2: open /display in a browser on that screen"
-                );
-            } else if settings.kiosk_display {
-                // The reception desk works without the wall display: a failure here is not fatal.
-                let url = ui_url(server.addr, DISPLAY)?;
-                if let Err(e) = open_kiosk_display(app, url, settings.kiosk_monitor) {
-                    tracing::error!("cannot open the kiosk display: {e:#}");
+                Screens::Browser => {
+                    if !autostarted {
+                        open_in_browser(server.addr, "");
+                    }
+                    if settings.kiosk_display {
+                        tracing::error!(
+                            "no kiosk display without WebView2: open /display in a browser on that screen"
+                        );
+                    }
                 }
             }
             let handle = app.handle().clone();

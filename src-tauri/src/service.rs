@@ -266,11 +266,8 @@ fn wait_for(service: &Service, wanted: ServiceState) -> Result<(), String> {
 
 /// The newest ERROR line of the engine's log files, for saying why the service did not start.
 fn last_error_logged(data_dir: &Path) -> Option<String> {
-    let newest = std::fs::read_dir(otklik_engine::logs::log_dir(data_dir))
-        .ok()?
-        .filter_map(Result::ok)
-        .max_by_key(|e| e.file_name())?;
-    let text = std::fs::read_to_string(newest.path()).ok()?;
+    let (_, newest) = otklik_engine::logs::files(&otklik_engine::logs::log_dir(data_dir)).pop()?;
+    let text = std::fs::read_to_string(newest).ok()?;
     // "<time> ERROR <module>: <message>": the message is what the administrator needs.
     let line = text.lines().rev().find(|l| l.contains(" ERROR "))?;
     let (_, rest) = line.split_once(" ERROR ")?;

@@ -99,7 +99,7 @@ for _ in $(seq 1 100); do
   grep -qi 'otklik\.exe.* --autostart' <<<"$value" && break
   sleep 0.1
 done
-grep -qi "$(basename "$exe").* --autostart" <<<"$value" || die "no Run value naming otklik.exe --autostart: '$value'"
+grep -qi 'otklik\.exe.* --autostart' <<<"$value" || die "no Run value naming otklik.exe --autostart: '$value'"
 # This user's only: not the machine's Run key, which an elevated start could write for everyone.
 if "$wine" reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v Otklik >/dev/null 2>&1; then
   die "start with Windows wrote the machine's Run key (every user's), not this user's"

@@ -21,7 +21,7 @@ dll=$(realpath "$2")
 source "$here/prefix.sh"
 # Windows 8 and later have bcryptprimitives.dll in System32; Wine 8 has not (see TESTING.md).
 cp "$dll" "$WINEPREFIX/drive_c/windows/system32/"
-services_stay
+server_stays
 
 drive_c="$WINEPREFIX/drive_c"
 installed="$drive_c/Program Files/Otklik/otklik.exe"
@@ -132,11 +132,11 @@ names=$(api GET /api/v1/desks | python3 -c 'import json,sys; print([d["name"] fo
 starts=$(cat "$service_data"/logs/* | grep -c "running as a Windows service" || true)
 grep -q "stopping: asked by the service manager" "$service_data"/logs/* && [ "$starts" = 2 ] ||
   die "the upgrade did not stop and start the service (started $starts times): $(tail -5 "$service_data"/logs/*)"
-ok "installed over a running service: stopped, otklik.exe replaced, started again with its data"
+ok "installed over a running service: stopped for the files to be written, started again with its data"
 
 uninstall
 ! curl -sf "$base/healthz" >/dev/null 2>&1 || die "the service still serves after the uninstall"
-if "$wine" sc query Otklik 2>/dev/null | grep -q STATE; then die "the service is still registered"; fi
+if grep -q STATE <<<"$("$wine" sc query Otklik 2>/dev/null)"; then die "the service is still registered"; fi
 [ -f "$service_data/otklik.db" ] || die "the uninstall removed the service's data"
 [ ! -e "$installed" ] || die "otklik.exe is still there after the uninstall"
 ok "the uninstaller stops and removes the service first; its data in %ProgramData%\\Otklik kept"

@@ -35,12 +35,12 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# For tests of services. Wine ends its services a few seconds after the last program exits,
-# Windows does not: the server made persistent, in a session of its own (started in the test's,
-# it brought the test down when a service started). The service manager starts now, with no
-# output of the test's to hold open: started by a later command, it and every service would keep
-# that command's $(...) waiting.
-services_stay() {
+# The Wine server stays up until the test ends. Wine otherwise stops it a few seconds after the
+# last program exits, and its services with it (Windows does not), and a program started as it
+# shuts down may fail. In a session of its own: started in the test's, it brought the test down
+# when a service started. The service manager starts now, with no output of the test's to hold
+# open: started by a later command, it and every service would keep that command's $(...) waiting.
+server_stays() {
   setsid /usr/lib/wine/wineserver -p
   "$wine" sc query >/dev/null 2>&1 </dev/null || true
 }

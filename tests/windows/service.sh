@@ -19,7 +19,7 @@ die() {
 exe=$(realpath "$1")
 [ -f "$(dirname "$exe")/bcryptprimitives.dll" ] || die "bcryptprimitives.dll is not beside $exe"
 source "$here/prefix.sh"
-services_stay
+server_stays
 
 port=$(free_port)
 base="http://127.0.0.1:$port"
@@ -35,7 +35,7 @@ api() {
 until_state() {
   local i
   for i in $(seq 1 300); do
-    sc query Otklik | grep -q "STATE.*$1" && return 0
+    grep -q "STATE.*$1" <<<"$(sc query Otklik)" && return 0
     sleep 0.1
   done
   die "the service is not $1: $(sc query Otklik)"
@@ -44,7 +44,7 @@ until_state() {
 out=$(otklik service install --data-dir "$data" --listen "127.0.0.1:$port") || die "service install failed: $out"
 grep -q "Installed and started the Windows service Otklik" <<<"$out" || die "service install said: $out"
 serving || die "the installed service does not serve $base: $out"
-sc query Otklik | grep -q "STATE.*RUNNING" || die "sc query: $(sc query Otklik)"
+grep -q "STATE.*RUNNING" <<<"$(sc query Otklik)" || die "sc query: $(sc query Otklik)"
 # What `sc qc` shows on Windows (Wine's sc.exe has no qc): the service's registry key.
 config=$("$wine" reg query 'HKLM\System\CurrentControlSet\Services\Otklik' 2>&1 | tr -d '\r')
 grep -q "Start.*0x2$" <<<"$config" || die "the service does not start with Windows (Start is not 2, automatic): $config"
@@ -83,7 +83,7 @@ ok "sc stop stops the engine cleanly, sc start brings it back with the rating ke
 
 out=$(otklik service uninstall) || die "service uninstall failed: $out"
 grep -q "Stopped and removed the Windows service Otklik" <<<"$out" || die "service uninstall said: $out"
-sc query Otklik | grep -q "STATE" && die "the service is still there: $(sc query Otklik)"
+grep -q "STATE" <<<"$(sc query Otklik)" && die "the service is still there: $(sc query Otklik)"
 ! serving || die "still serving after uninstall"
 [ -f "$data/otklik.db" ] || die "uninstall removed the data"
 out=$(otklik service uninstall) && die "a second uninstall succeeded: $out"
@@ -97,6 +97,6 @@ for _ in $(seq 1 100); do python3 -c 'import socket,sys; socket.create_connectio
 out=$(otklik service install --data-dir "$data" --listen "127.0.0.1:$port") && die "install with the port taken succeeded: $out"
 grep -q "did not start" <<<"$out" && grep -q "It is not installed" <<<"$out" || die "install with the port taken said: $out"
 grep -q "its log says: .*$port" <<<"$out" || die "the failed start does not say why: $out"
-sc query Otklik | grep -q "STATE" && die "a failed install left the service: $(sc query Otklik)"
+grep -q "STATE" <<<"$(sc query Otklik)" && die "a failed install left the service: $(sc query Otklik)"
 ok "a service that cannot start (port $port taken) is not installed, and the log's reason is said"
 echo "Windows service tests: $passed passed"

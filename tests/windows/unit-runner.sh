@@ -1,8 +1,8 @@
 #!/bin/sh
 # Cargo's runner for the Windows unit tests (scripts/windows.sh): each test .exe under Wine, with
 # the two DLLs otklik.exe has beside it copied beside the test (Wine 8's missing
-# bcryptprimitives.dll, and WebView2Loader.dll, which the desktop shell imports). The Wine prefix
-# is the one WINEPREFIX names (windows.sh makes it and removes it).
+# bcryptprimitives.dll, and WebView2Loader.dll, which the desktop shell imports), in the prefix
+# unit.sh made.
 set -eu
 deps=$(dirname "$1")
 for dll in bcryptprimitives.dll WebView2Loader.dll; do
